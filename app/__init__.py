@@ -1,0 +1,67 @@
+"""Flask application factory for the training enrollment platform."""
+
+import logging
+
+from flask import Flask
+
+from app.config import Config
+from app.extensions import bootstrap, configure_sqlite, csrf, db, login_manager, migrate
+
+
+def create_app(config_object: object = Config, **overrides) -> Flask:
+    """Create the web application; blueprints register one feature each."""
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(config_object)
+    app.config.update(overrides)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+
+    from app import models  # noqa: F401  (registers every table with the metadata)
+
+    with app.app_context():
+        configure_sqlite(db.engine)
+
+    _register_blueprints(app)
+    _register_cli(app)
+    _register_template_helpers(app)
+    return app
+
+
+def _migrations_dir():
+    from app.config import BASE_DIR
+
+    return BASE_DIR / "migrations"
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.auth import bp as auth_bp
+    from app.enrollments import bp as enrollments_bp
+    from app.errors import register_error_handlers
+    from app.imports import bp as imports_bp
+    from app.inbox import bp as inbox_bp
+    from app.staff import bp as staff_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(enrollments_bp)
+    app.register_blueprint(imports_bp)
+    app.register_blueprint(inbox_bp)
+    app.register_blueprint(staff_bp)
+    register_error_handlers(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from app.cli import register_commands
+
+    register_commands(app)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from app.templating import register_filters
+
+    register_filters(app)

@@ -1,0 +1,78 @@
+"""Views for 管理员登录 and log-out."""
+
+import logging
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from app.auth import bp
+from app.extensions import db, login_manager
+from app.models import Role, User
+from forms.auth import LoginForm
+
+log = logging.getLogger(__name__)
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = "请先登录。"
+login_manager.login_message_category = "warning"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id))
+
+
+def home_endpoint(user: User) -> str:
+    """Return the landing page of a role: the inbox for staff, 报名管理 for unit admins."""
+    if user.is_staff:
+        return "inbox.index"
+    return "enrollments.index"
+
+
+@bp.route("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(url_for(home_endpoint(current_user)))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Log in a unit admin or an association staff member by account and password."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
+        if user is None or not user.check_password(form.password.data):
+            flash("账号或密码错误，请重新输入。", "danger")
+        elif not _role_matches(user, form.role.data):
+            flash("该账号不属于所选角色，请选择正确的登录角色。", "danger")
+        elif not user.is_active:
+            flash("该账号已停用，请联系厦门市特种设备协会工作人员。", "danger")
+        else:
+            login_user(user)
+            log.info("user %s logged in", user.id)
+            return redirect(_safe_next() or url_for(home_endpoint(user)))
+    return render_template("auth/login.html", form=form)
+
+
+def _role_matches(user: User, chosen: str) -> bool:
+    if chosen == Role.UNIT_ADMIN:
+        return user.role == Role.UNIT_ADMIN
+    return user.is_staff
+
+
+def _safe_next() -> str | None:
+    target = request.args.get("next", "")
+    # Only local paths: an absolute URL here would be an open redirect.
+    if target.startswith("/") and not target.startswith("//"):
+        return target
+    return None
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    flash("您已退出登录。", "info")
+    return redirect(url_for("auth.login"))

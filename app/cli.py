@@ -1,0 +1,22 @@
+"""``flask`` commands; feature packages add their own groups here."""
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from app.seed import DEMO_ACCOUNTS, load_demo
+
+demo_cli = AppGroup("demo", help="Demo data.")
+
+
+@demo_cli.command("load")
+def demo_load():
+    """Load the catalog, lane groups, the demo unit and demo accounts (idempotent)."""
+    load_demo()
+    click.echo("Demo data loaded. Log-ins (account / password / role):")
+    for username, password, _display_name, role in DEMO_ACCOUNTS:
+        click.echo(f"  {username} / {password} / {role}")
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(demo_cli)

@@ -1,0 +1,43 @@
+"""Settings read from the environment, with defaults for a local SQLite run."""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{BASE_DIR / 'instance' / 'platform.db'}"
+    # psycopg 3 is the driver; accept the plain scheme that most tools print.
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-change-me")
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    BOOTSTRAP_SERVE_LOCAL = True
+    WTF_CSRF_TIME_LIMIT = None
+
+    # Name of the association shown as 所属培训机构 on every enrollment and order.
+    TRAINING_ORGANIZATION = os.environ.get("TRAINING_ORGANIZATION", "厦门市特种设备协会")
+
+    # Upload limits for the Excel import; the request is rejected above MAX_CONTENT_LENGTH.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
+    IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", 20000))
+    # Uploaded workbooks wait here between preview and confirmation.
+    IMPORT_DIR = os.environ.get("IMPORT_DIR", str(BASE_DIR / "instance" / "imports"))
+    # Run import jobs in the request thread instead of a background thread (tests).
+    IMPORT_INLINE = os.environ.get("IMPORT_INLINE", "0") == "1"
+
+    BPMN_DIR = os.environ.get("BPMN_DIR", str(BASE_DIR / "bpmn"))
+    PAGE_SIZE = 10
+
+
+class TestConfig(Config):
+    TESTING = True
+    WTF_CSRF_ENABLED = True

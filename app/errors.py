@@ -1,0 +1,26 @@
+"""Error pages in Chinese."""
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+
+MESSAGES = {
+    400: ("请求无效", "提交的内容不完整或格式有误，请返回上一页重新操作。"),
+    403: ("没有权限", "您的账号没有访问此页面的权限。"),
+    404: ("页面不存在", "您访问的记录不存在，或不属于您的单位。请从列表重新进入。"),
+    413: ("文件过大", "上传的文件超过大小限制，请拆分后重新上传。"),
+    500: ("系统错误", "系统处理时出错，请稍后重试；如果问题持续，请联系协会工作人员。"),
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    def render(code: int):
+        title, message = MESSAGES[code]
+        return render_template("error.html", code=code, title=title, message=message), code
+
+    for code in MESSAGES:
+        app.register_error_handler(code, lambda error, code=code: render(code))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        message = "页面已过期或表单校验失败，请刷新页面后重新提交。"
+        return render_template("error.html", code=400, title="请求无效", message=message), 400

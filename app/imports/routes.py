@@ -1,0 +1,1 @@
+from app.imports import bp  # noqa: F401

@@ -1,0 +1,35 @@
+"""Jinja filters shared by all pages."""
+
+from datetime import datetime
+
+from flask import Flask
+
+from app.models import EnrollmentStatus
+
+
+def mask_id_number(value: str | None) -> str:
+    """Mask an ID number for lists: keep the first 4 and last 4 characters (3502**********1234)."""
+    if not value:
+        return ""
+    if len(value) <= 8:
+        return value[:2] + "*" * (len(value) - 2)
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+def format_datetime(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def format_fen(amount_fen: int | None) -> str:
+    """Format an amount in fen as yuan without float arithmetic: 15000 -> 150, 1 -> 0.01."""
+    if amount_fen is None:
+        return ""
+    yuan, fen = divmod(amount_fen, 100)
+    return f"{yuan}" if fen == 0 else f"{yuan}.{fen:02d}".rstrip("0")
+
+
+def register_filters(app: Flask) -> None:
+    app.jinja_env.filters["mask_id"] = mask_id_number
+    app.jinja_env.filters["dt"] = format_datetime
+    app.jinja_env.filters["yuan"] = format_fen
+    app.jinja_env.filters["enrollment_status"] = lambda s: EnrollmentStatus.LABELS.get(s, s)

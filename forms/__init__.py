@@ -1,0 +1,5 @@
+"""WTForms classes: one module per page, and one form per user task kind.
+
+User task forms register under the key that a BPMN user task names in its ``form``
+property (see ``forms.registry``).
+"""

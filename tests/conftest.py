@@ -1,0 +1,126 @@
+"""Shared fixtures: one database per test session (SQLite file, or DATABASE_URL), emptied
+after every test, and helpers to log in through the real log-in form."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app import create_app
+from app.config import TestConfig
+from app.extensions import db
+from app.models import Role, Unit, User
+from app.seed import REVIEWER_GROUP, load_demo
+
+FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
+IMPORT_FIXTURES = FIXTURES / "enrollment-import"
+
+
+def _database_url(tmp_dir: Path) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return TestConfig.SQLALCHEMY_DATABASE_URI
+    return f"sqlite:///{tmp_dir / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    tmp_dir = tmp_path_factory.mktemp("platform")
+    app = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=_database_url(tmp_dir),
+        IMPORT_DIR=str(tmp_dir / "imports"),
+        IMPORT_INLINE=True,
+    )
+    with app.app_context():
+        db.drop_all()
+        _drop_leftover_tables()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _drop_leftover_tables() -> None:
+    """Drop tables that an earlier run left in a shared PostgreSQL database (e.g. APScheduler)."""
+    from sqlalchemy import MetaData
+
+    metadata = MetaData()
+    metadata.reflect(bind=db.engine)
+    metadata.drop_all(bind=db.engine)
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(app):
+    """Give each test the demo catalog and accounts, and empty every table afterwards."""
+    with app.app_context():
+        load_demo()
+        from workflows.loader import load_process_models
+
+        load_process_models(app.config["BPMN_DIR"])
+        db.session.commit()
+    yield
+    with app.app_context():
+        db.session.rollback()
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def app_context(app):
+    with app.app_context():
+        yield
+
+
+def extract_csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "page has no csrf_token field"
+    return match.group(1)
+
+
+def login(client, username: str, password: str, role: str = Role.UNIT_ADMIN):
+    """Log in through the real form, CSRF token included."""
+    page = client.get("/login")
+    token = extract_csrf(page.get_data(as_text=True))
+    chosen = Role.UNIT_ADMIN if role == Role.UNIT_ADMIN else "association"
+    return client.post(
+        "/login",
+        data={"csrf_token": token, "role": chosen, "username": username, "password": password},
+        follow_redirects=False,
+    )
+
+
+def create_unit_with_admin(code: str, username: str, password: str = "secret123") -> Unit:
+    """Create another unit and its admin (call inside an app context)."""
+    from app.seed import DEMO_UNIT  # noqa: F401
+
+    credit = {"DEMO": "91350200MA2XN8QK7B"}.get(code, "91350200" + code.ljust(10, "0")[:10])
+    unit = Unit(code=code, name=f"{code}测试单位", credit_code=credit)
+    db.session.add(unit)
+    user = User(username=username, display_name=f"{code}管理员", role=Role.UNIT_ADMIN, unit=unit)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return unit
+
+
+def create_reviewer(username: str, password: str = "secret123") -> User:
+    from app.models import Group
+
+    group = db.session.scalar(select(Group).where(Group.name == REVIEWER_GROUP))
+    user = User(username=username, display_name=username, role=Role.STAFF)
+    user.set_password(password)
+    user.groups.append(group)
+    db.session.add(user)
+    db.session.commit()
+    return user

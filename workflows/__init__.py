@@ -1,0 +1,1 @@
+"""The engine layer: loading, versioning, running and persisting BPMN processes."""
