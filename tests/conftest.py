@@ -3,10 +3,11 @@ after every test, and helpers to log in through the real log-in form."""
 
 import os
 import re
+import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, make_url, select, text
 
 from app import create_app
 from app.config import TestConfig
@@ -18,39 +19,42 @@ FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
 IMPORT_FIXTURES = FIXTURES / "enrollment-import"
 
 
-def _database_url(tmp_dir: Path) -> str:
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        return TestConfig.SQLALCHEMY_DATABASE_URI
-    return f"sqlite:///{tmp_dir / 'test.db'}"
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A database of this test session's own.
+
+    On PostgreSQL a scratch database is created beside the one DATABASE_URL names, so that
+    test runs in parallel (CI beside a developer) never drop each other's tables.
+    """
+    if not os.environ.get("DATABASE_URL"):
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
+        return
+    server = make_url(TestConfig.SQLALCHEMY_DATABASE_URI)
+    name = f"test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory):
+def app(tmp_path_factory, database_url):
     tmp_dir = tmp_path_factory.mktemp("platform")
     app = create_app(
         TestConfig,
-        SQLALCHEMY_DATABASE_URI=_database_url(tmp_dir),
+        SQLALCHEMY_DATABASE_URI=database_url,
         IMPORT_DIR=str(tmp_dir / "imports"),
         IMPORT_INLINE=True,
     )
     with app.app_context():
-        db.drop_all()
-        _drop_leftover_tables()
         db.create_all()
     yield app
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-
-
-def _drop_leftover_tables() -> None:
-    """Drop tables that an earlier run left in a shared PostgreSQL database (e.g. APScheduler)."""
-    from sqlalchemy import MetaData
-
-    metadata = MetaData()
-    metadata.reflect(bind=db.engine)
-    metadata.drop_all(bind=db.engine)
 
 
 @pytest.fixture(autouse=True)
