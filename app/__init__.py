@@ -17,7 +17,13 @@ def create_app(config_object: object = Config, **overrides) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    migrate.init_app(
+        app,
+        db,
+        directory=str(_migrations_dir()),
+        render_as_batch=True,  # SQLite can only alter tables by copying them
+        include_object=_include_in_migrations,
+    )
     login_manager.init_app(app)
     csrf.init_app(app)
     bootstrap.init_app(app)
@@ -31,6 +37,11 @@ def create_app(config_object: object = Config, **overrides) -> Flask:
     _register_cli(app)
     _register_template_helpers(app)
     return app
+
+
+def _include_in_migrations(obj, name, type_, reflected, compare_to) -> bool:
+    # APScheduler creates and owns its job store table; migrations leave it alone.
+    return not (type_ == "table" and name == "apscheduler_jobs")
 
 
 def _migrations_dir():

@@ -1,0 +1,67 @@
+"""Run the scheduler process: ``python -m scheduler``."""
+
+import logging
+import signal
+import sys
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from app import create_app
+from app.extensions import db
+from scheduler import jobs
+from scheduler.leader import LeaderLock
+
+log = logging.getLogger("scheduler")
+
+# How often the sweep looks for BPMN timers that are due (seconds).
+TIMER_SWEEP_SECONDS = 30
+
+
+def build_scheduler(app) -> BlockingScheduler:
+    """Create the scheduler with its job store in the application database."""
+    store = SQLAlchemyJobStore(engine=db.engine, tablename="apscheduler_jobs")
+    scheduler = BlockingScheduler(
+        jobstores={"default": store},
+        # A job missed while the process was down runs once on start, not once per miss.
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        timezone="Asia/Shanghai",
+    )
+    scheduler.add_job(
+        jobs.fire_due_timers,
+        "interval",
+        seconds=TIMER_SWEEP_SECONDS,
+        id="fire_due_timers",
+        replace_existing=True,
+    )
+    return scheduler
+
+
+def main() -> int:
+    app = create_app()
+    jobs.bind_app(app)
+    with app.app_context():
+        lock = LeaderLock(db.engine)
+        if not lock.acquire():
+            log.error("another scheduler process holds the lock; exiting")
+            return 1
+        scheduler = build_scheduler(app)
+
+    def stop(_signum, _frame):
+        log.info("scheduler stopping")
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    log.info("scheduler started")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        lock.release()
+    log.info("scheduler stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
