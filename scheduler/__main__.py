@@ -5,6 +5,7 @@ import signal
 import sys
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from app import create_app
@@ -18,10 +19,12 @@ log = logging.getLogger("scheduler")
 TIMER_SWEEP_SECONDS = 30
 
 
-def build_scheduler(app) -> BlockingScheduler:
+def build_scheduler(
+    app, scheduler_class: type[BaseScheduler] = BlockingScheduler
+) -> BaseScheduler:
     """Create the scheduler with its job store in the application database."""
     store = SQLAlchemyJobStore(engine=db.engine, tablename="apscheduler_jobs")
-    scheduler = BlockingScheduler(
+    scheduler = scheduler_class(
         jobstores={"default": store},
         # A job missed while the process was down runs once on start, not once per miss.
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
