@@ -34,6 +34,9 @@ class LeaderLock:
             text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
         )
         self._connection.commit()
+        if not got:
+            self._connection.close()
+            self._connection = None
         return bool(got)
 
     def _acquire_file(self) -> bool:
@@ -44,6 +47,8 @@ class LeaderLock:
         try:
             fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            self._file.close()
+            self._file = None
             return False
         self._file.write(str(os.getpid()))
         self._file.flush()
