@@ -56,12 +56,14 @@ def _register_blueprints(app: Flask) -> None:
     from app.errors import register_error_handlers
     from app.imports import bp as imports_bp
     from app.inbox import bp as inbox_bp
+    from app.processes import bp as processes_bp
     from app.staff import bp as staff_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(enrollments_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(inbox_bp)
+    app.register_blueprint(processes_bp)
     app.register_blueprint(staff_bp)
     register_error_handlers(app)
 
