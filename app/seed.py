@@ -48,7 +48,7 @@ PROJECT_FEES_FEN = {
 DEMO_UNIT = {
     "code": "DEMO",
     "name": "厦门示范机电设备有限公司",
-    "credit_code": "91350200MA2XN8QK7B",
+    "credit_code": "91350200MA2XN8QK7N",
     "contact_name": "李明",
     "contact_phone": "0592-5551234",
 }

@@ -108,7 +108,7 @@ def create_unit_with_admin(code: str, username: str, password: str = "secret123"
     """Create another unit and its admin (call inside an app context)."""
     from app.seed import DEMO_UNIT  # noqa: F401
 
-    credit = {"DEMO": "91350200MA2XN8QK7B"}.get(code, "91350200" + code.ljust(10, "0")[:10])
+    credit = {"DEMO": "91350200MA2XN8QK7N"}.get(code, "91350200" + code.ljust(10, "0")[:10])
     unit = Unit(code=code, name=f"{code}测试单位", credit_code=credit)
     db.session.add(unit)
     user = User(username=username, display_name=f"{code}管理员", role=Role.UNIT_ADMIN, unit=unit)

@@ -1,14 +1,3 @@
-from app.auth.access import staff_required
-from app.staff import bp
+"""Association staff administration: 单位管理, 培训目录 and 账号管理 (one module each)."""
 
-
-@bp.route("/units")
-@staff_required
-def units():
-    return "单位管理"
-
-
-@bp.route("/catalog")
-@staff_required
-def catalog():
-    return "培训目录"
+from app.staff import catalog, units, users  # noqa: F401  (each module adds its routes)

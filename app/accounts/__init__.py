@@ -1,0 +1,1 @@
+"""Units and user accounts: validation and creation shared by the staff pages and the CLI."""
