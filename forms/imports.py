@@ -1,0 +1,35 @@
+"""Forms of 批量导入报名: the upload with its 管理岗位, and the confirm and cancel buttons."""
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import SelectField, SubmitField
+from wtforms.validators import DataRequired
+
+from app.models import CatalogKind, active_names
+
+
+class UploadForm(FlaskForm):
+    """Upload a filled template and choose the 管理岗位 for every row of it."""
+
+    position = SelectField("管理岗位", validators=[DataRequired(message="请选择管理岗位")])
+    workbook = FileField(
+        "报名文件（.xlsx）", validators=[FileRequired(message="请选择要上传的 Excel 文件")]
+    )
+    submit = SubmitField("上传并校验")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        positions = active_names(CatalogKind.POSITION)
+        self.position.choices = [("", "请选择管理岗位")] + [(name, name) for name in positions]
+
+
+class ConfirmForm(FlaskForm):
+    """确定: import the valid rows of a previewed file."""
+
+    submit = SubmitField("确定")
+
+
+class CancelForm(FlaskForm):
+    """取消: drop a previewed file without importing it."""
+
+    submit = SubmitField("取消")
