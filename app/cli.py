@@ -21,8 +21,10 @@ def demo_load():
 def register_commands(app: Flask) -> None:
     from app.accounts.cli import units_cli, users_cli
     from app.importing.cli import enrollments_cli
+    from workflows.cli import workflows_cli
 
     app.cli.add_command(demo_cli)
     app.cli.add_command(units_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(enrollments_cli)
+    app.cli.add_command(workflows_cli)

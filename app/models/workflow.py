@@ -49,6 +49,9 @@ class ProcessInstance(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=InstanceStatus.RUNNING, index=True)
     # Workflow state without the spec (see workflows.persistence).
     state_json: Mapped[str] = mapped_column(Text)
+    # Earliest due time of a waiting BPMN timer event, so the scheduler finds due instances
+    # without deserialising every workflow.
+    timer_due_at: Mapped[datetime | None] = mapped_column(index=True)
     # Optimistic lock: every save is UPDATE ... WHERE lock_version = the version read.
     lock_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=now)

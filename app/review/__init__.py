@@ -1,0 +1,1 @@
+"""Enrollment review: submitting enrollments into the BPMN review process."""
