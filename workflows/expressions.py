@@ -73,7 +73,9 @@ def check_expression(expression: str) -> None:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as error:
         raise UnsafeExpression(f"表达式语法错误 (syntax error): {error.msg}") from None
-    for node in ast.walk(tree):
+    nodes = list(ast.walk(tree))
+    # Attribute and underscore checks first: they name the dangerous part of an escape.
+    for node in nodes:
         if isinstance(node, ast.Attribute):
             raise UnsafeExpression(
                 f"表达式不允许访问属性 '.{node.attr}' (attribute access is not allowed)"
@@ -82,6 +84,7 @@ def check_expression(expression: str) -> None:
             raise UnsafeExpression(
                 f"表达式不允许使用以下划线开头的名称 '{node.id}' (names may not start with _)"
             )
+    for node in nodes:
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in SAFE_FUNCTIONS:
                 raise UnsafeExpression(
@@ -97,5 +100,6 @@ def check_expression(expression: str) -> None:
 
 def evaluate(expression: str, names: dict):
     """Evaluate a checked expression with task data as its only names."""
-    evaluator = EvalWithCompoundTypes(names=dict(names), functions=SAFE_FUNCTIONS)
+    # simpleeval adds its own entries to the functions mapping it is given, so pass a copy.
+    evaluator = EvalWithCompoundTypes(names=dict(names), functions=dict(SAFE_FUNCTIONS))
     return evaluator.eval(expression.strip())

@@ -38,6 +38,7 @@ def parse_file(path: Path, rules: SpecRules | None) -> list[tuple[str, str, str]
     source = path.read_bytes()
     parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
+        _check_reserved_ids(path.name, source)
         # Bytes, because the XML declares its encoding.
         parser.add_bpmn_str(source, filename=path.name)
         process_ids = parser.get_process_ids()
@@ -53,6 +54,22 @@ def parse_file(path: Path, rules: SpecRules | None) -> list[tuple[str, str, str]
         (process_key, name, dump_spec(spec, subprocess_specs))
         for process_key, name, spec, subprocess_specs in parsed
     ]
+
+
+# SpiffWorkflow names its own start and end task specs so; a BPMN element with the same id
+# silently replaces them and the process loses its start.
+RESERVED_IDS = {"Start", "End"}
+
+
+def _check_reserved_ids(file_name: str, source: bytes) -> None:
+    tree = etree.fromstring(source)
+    for element in tree.iter():
+        element_id = element.get("id")
+        if element_id in RESERVED_IDS or (element_id or "").endswith(".EndJoin"):
+            raise ProcessModelError(
+                f"{file_name}: 元素 {element_id}: 该 id 为引擎保留名称，请改用其他 id "
+                "(reserved id, rename the element)"
+            )
 
 
 def load_process_models(bpmn_dir, rules: SpecRules | None = None) -> list[ProcessModel]:
