@@ -15,6 +15,9 @@ def create_app(config_object: object = Config, **overrides) -> Flask:
     app.config.update(overrides)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # SpiffWorkflow logs every task state change at INFO; our runtime logs the ones that
+    # matter (instance started, task completed) with their ids.
+    logging.getLogger("spiff").setLevel(logging.WARNING)
 
     db.init_app(app)
     migrate.init_app(

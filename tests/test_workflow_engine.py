@@ -168,8 +168,9 @@ def test_timer_fires_only_when_due(app_context, tmp_path):
     shutil.copy(DIAGRAMS / "timer_then_review.bpmn", folder)
     load_process_models(folder)
     enrollment = make_enrollment()
-    [instance] = start_processes("timer_then_review", "enrollment", [enrollment], None)
+    [instance_id] = start_processes("timer_then_review", "enrollment", [enrollment], None)
     db.session.commit()
+    instance = db.session.get(ProcessInstance, instance_id)
     hours_left = (instance.timer_due_at - now()).total_seconds() / 3600
     assert 47.9 < hours_left <= 48
     assert fire_due_timers() == 0

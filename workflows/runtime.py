@@ -10,6 +10,7 @@ import logging
 from datetime import datetime
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import or_, select, update
@@ -29,7 +30,7 @@ from app.models import (
 )
 from workflows.loader import latest_model
 from workflows.serialization import dump_state, load_spec, load_state, new_workflow
-from workflows.subjects import adapter_for
+from workflows.subjects import StatusChange, adapter_for
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def _ready_user_tasks(workflow):
     return workflow.get_tasks(state=TaskState.READY, manual=True)
 
 
-def declared_status(workflow) -> str | None:
+def declared_status(workflow, ready_tasks=None) -> str | None:
     """Return the subject status that the diagram declares for the workflow's position.
 
     While running, it is the ``subject_status`` of an open user task; once complete, that of
@@ -77,17 +78,34 @@ def declared_status(workflow) -> str | None:
             last = max(ends, key=lambda task: task.last_state_change)
             return _properties(last.task_spec)["subject_status"]
         return None
-    for task in _ready_user_tasks(workflow):
+    if ready_tasks is None:
+        ready_tasks = _ready_user_tasks(workflow)
+    for task in ready_tasks:
         status = _properties(task.task_spec).get("subject_status")
         if status:
             return status
     return None
 
 
+_TIMER_SPECS: dict[int, bool] = {}
+
+
+def _has_timers(spec) -> bool:
+    key = id(spec)
+    if key not in _TIMER_SPECS:
+        _TIMER_SPECS[key] = any(
+            isinstance(getattr(task_spec, "event_definition", None), TimerEventDefinition)
+            for task_spec in spec.task_specs.values()
+        )
+    return _TIMER_SPECS[key]
+
+
 def _timer_due_at(workflow) -> datetime | None:
     """Earliest waiting timer as naive China time, the way the database stores times."""
     from app.models.clock import LOCAL_ZONE
 
+    if not _has_timers(workflow.spec):
+        return None  # waiting_events() walks the whole task tree
     due = []
     for event in workflow.waiting_events():
         if event.event_type.endswith("TimerEventDefinition") and event.value:
@@ -102,42 +120,68 @@ def _timer_due_at(workflow) -> datetime | None:
 
 
 def start_processes(process_key: str, subject_type: str, subjects: list, actor: User | None):
-    """Start one instance of the newest version of a process per subject; caller commits."""
+    """Start one instance of the newest version of a process per subject; caller commits.
+
+    Rows are written with one multi-row INSERT per table, since submitting a thousand
+    enrollments at once is an ordinary unit admin action.
+    """
+    if not subjects:
+        return []
     model = latest_model(process_key)
     spec, subprocess_specs = load_spec(model.id, model.spec_json)
     adapter = adapter_for(subject_type)
 
-    started = []
+    workflows = []
+    rows = []
     for subject in subjects:
         workflow = new_workflow(spec, subprocess_specs)
-        for task in workflow.get_tasks(state=TaskState.READY):
-            task.data.update(adapter.initial_data(subject))
+        workflow.task_tree.data.update(adapter.initial_data(subject))  # the Start task
         workflow.do_engine_steps()
-        instance = ProcessInstance(
-            process_model_id=model.id,
-            subject_type=subject_type,
-            subject_id=subject.id,
-            unit_id=adapter.unit_id(subject),
-            status=_instance_status(workflow),
-            state_json=dump_state(workflow),
-            timer_due_at=_timer_due_at(workflow),
-            completed_at=now() if workflow.is_completed() else None,
+        completed = workflow.is_completed()
+        workflows.append(workflow)
+        rows.append(
+            {
+                "process_model_id": model.id,
+                "subject_type": subject_type,
+                "subject_id": subject.id,
+                "unit_id": adapter.unit_id(subject),
+                "status": InstanceStatus.COMPLETED if completed else InstanceStatus.RUNNING,
+                "state_json": dump_state(workflow),
+                "timer_due_at": _timer_due_at(workflow),
+                "lock_version": 0,
+                "created_at": now(),
+                "updated_at": now(),
+                "completed_at": now() if completed else None,
+            }
         )
-        started.append((subject, workflow, instance))
-    db.session.add_all([instance for _, _, instance in started])
-    db.session.flush()  # one batched INSERT, and the ids for the task rows
+    # Core inserts: the ORM's bulk path costs more than the database round trip here.
+    table = ProcessInstance.__table__
+    instance_ids = (
+        db.session.connection()
+        .execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
+        .scalars()
+        .all()
+    )
 
     groups = _group_ids()
-    for subject, workflow, instance in started:
-        _sync_human_tasks(instance, workflow, subject, adapter, groups, open_rows=[])
-        status = declared_status(workflow)
+    task_rows = []
+    changes = []
+    for subject, workflow, instance_id, row in zip(subjects, workflows, instance_ids, rows):
+        ready = _ready_user_tasks(workflow)
+        task_rows.extend(_new_task_rows(instance_id, row, ready, adapter.title(subject), groups))
+        status = declared_status(workflow, ready)
         if status:
-            adapter.apply_status(subject, status, actor, _start_step(workflow), None)
-        log.info(
-            "started process instance %s (%s v%d) for %s %s",
-            instance.id, process_key, model.version, subject_type, subject.id,
-        )
-    return [instance for _, _, instance in started]
+            changes.append(StatusChange(subject, status, actor, _start_step(workflow), None))
+        log.debug("started process instance %s for %s %s", instance_id, subject_type, subject.id)
+    if task_rows:
+        db.session.connection().execute(HumanTask.__table__.insert(), task_rows)
+    adapter.apply_statuses(changes)
+    # One line per batch: a per-instance INFO line costs more than storing the instance.
+    log.info(
+        "started %d process instance(s) of %s v%d, ids %s..%s",
+        len(instance_ids), process_key, model.version, instance_ids[0], instance_ids[-1],
+    )
+    return instance_ids
 
 
 def _start_step(workflow) -> str:
@@ -156,33 +200,47 @@ def _group_ids() -> dict[str, int]:
     return dict(db.session.execute(select(Group.name, Group.id)).all())
 
 
+def _new_task_rows(instance_id, instance_row, ready_tasks, subject_title, groups) -> list[dict]:
+    rows = []
+    for task in ready_tasks:
+        spec = task.task_spec
+        rows.append(
+            {
+                "process_instance_id": instance_id,
+                "task_uuid": str(task.id),
+                "task_spec_name": spec.name,
+                "title": spec.bpmn_name or spec.name,
+                "lane": spec.lane or "",
+                "group_id": groups.get(spec.lane),
+                "form_key": _properties(spec).get("form", ""),
+                "subject_type": instance_row["subject_type"],
+                "subject_id": instance_row["subject_id"],
+                "subject_title": subject_title,
+                "unit_id": instance_row["unit_id"],
+                "status": HumanTaskStatus.OPEN,
+                "created_at": now(),
+            }
+        )
+    return rows
+
+
 def _sync_human_tasks(instance, workflow, subject, adapter, groups, open_rows) -> None:
     """Mirror READY user tasks into human_tasks; close rows whose task is no longer ready."""
-    ready = {str(task.id): task for task in _ready_user_tasks(workflow)}
+    ready = _ready_user_tasks(workflow)
+    ready_ids = {str(task.id) for task in ready}
     for row in open_rows:
-        if row.task_uuid not in ready and row.status == HumanTaskStatus.OPEN:
+        if row.task_uuid not in ready_ids:
             row.status = HumanTaskStatus.CANCELLED
     known = {row.task_uuid for row in open_rows}
-    title = adapter.title(subject)
-    for uuid, task in ready.items():
-        if uuid in known:
-            continue
-        spec = task.task_spec
-        db.session.add(
-            HumanTask(
-                process_instance_id=instance.id,
-                task_uuid=uuid,
-                task_spec_name=spec.name,
-                title=spec.bpmn_name or spec.name,
-                lane=spec.lane or "",
-                group_id=groups.get(spec.lane),
-                form_key=_properties(spec).get("form", ""),
-                subject_type=instance.subject_type,
-                subject_id=instance.subject_id,
-                subject_title=title,
-                unit_id=instance.unit_id,
-            )
-        )
+    fresh = [task for task in ready if str(task.id) not in known]
+    instance_row = {
+        "subject_type": instance.subject_type,
+        "subject_id": instance.subject_id,
+        "unit_id": instance.unit_id,
+    }
+    rows = _new_task_rows(instance.id, instance_row, fresh, adapter.title(subject), groups)
+    if rows:
+        db.session.connection().execute(HumanTask.__table__.insert(), rows)
 
 
 # --- Visibility ----------------------------------------------------------------------------
@@ -334,7 +392,7 @@ def complete_task(task_id: int, user: User, data: dict) -> HumanTask:
     status = declared_status(workflow)
     if status:
         reason = data.get("reason") or data.get("note") or None
-        adapter.apply_status(subject, status, user, task.title, reason)
+        adapter.apply_statuses([StatusChange(subject, status, user, task.title, reason)])
     db.session.commit()
     db.session.expire(task)
     log.info(
@@ -399,6 +457,6 @@ def advance_instance(instance: ProcessInstance) -> bool:
     )
     status = declared_status(workflow)
     if status:
-        adapter.apply_status(subject, status, None, "定时器", None)
+        adapter.apply_statuses([StatusChange(subject, status, None, "定时器", None)])
     db.session.commit()
     return True

@@ -5,7 +5,19 @@ declares statuses with a ``subject_status`` property on user tasks (the status w
 task is open) and on end events (the final status); the adapter applies them.
 """
 
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass
+class StatusChange:
+    """A status the diagram declares for a subject, and who caused it at which step."""
+
+    subject: Any
+    status: str
+    actor: Any
+    step: str
+    reason: str | None
 
 
 class SubjectAdapter(Protocol):
@@ -17,8 +29,8 @@ class SubjectAdapter(Protocol):
 
     def initial_data(self, subject) -> dict: ...
 
-    def apply_status(self, subject, status: str, actor, step: str, reason: str | None) -> None:
-        """Set the subject's status and record the transition (who, when, from, to, why)."""
+    def apply_statuses(self, changes: list[StatusChange]) -> None:
+        """Set each subject's status and record the transition (who, when, from, to, why)."""
 
 
 _ADAPTERS: dict[str, SubjectAdapter] = {}

@@ -1,8 +1,11 @@
 """The enrollment as the subject of a review process instance."""
 
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.bulk import update_rows
 from app.extensions import db
 from app.models import Enrollment, EnrollmentStatus, EnrollmentTransition, now
-from workflows.subjects import register_subject
+from workflows.subjects import StatusChange, register_subject
 
 
 class EnrollmentAdapter:
@@ -25,31 +28,55 @@ class EnrollmentAdapter:
             "holds_certificate": enrollment.holds_certificate,
         }
 
-    def apply_status(self, enrollment, status, actor, step, reason) -> None:
-        if status not in EnrollmentStatus.LABELS:
-            raise ValueError(f"diagram declares unknown enrollment status {status!r}")
-        if status == enrollment.status and not reason:
+    def apply_statuses(self, changes: list[StatusChange]) -> None:
+        """Write status changes with one executemany UPDATE and one multi-row INSERT.
+
+        A unit admin may submit a thousand enrollments at once; per-object ORM flushes cost
+        several times the database work, so the columns are written with one statement per column set and
+        the loaded objects updated in place without being marked dirty.
+        """
+        updates = []
+        transitions = []
+        for change in changes:
+            changed = self._changed_columns(change)
+            if changed is None:
+                continue
+            enrollment = change.subject
+            transitions.append(self._transition_row(enrollment, change, changed.pop("at")))
+            for column, value in changed.items():
+                set_committed_value(enrollment, column, value)
+            updates.append({"id": enrollment.id, **changed})
+        if not updates:
             return
-        previous = enrollment.status
-        enrollment.status = status
-        if status == EnrollmentStatus.REJECTED:
-            enrollment.reject_reason = reason
-            enrollment.decided_at = now()
-        elif status == EnrollmentStatus.APPROVED:
-            enrollment.reject_reason = None
-            enrollment.decided_at = now()
-        elif status == EnrollmentStatus.PENDING_REVIEW:
-            enrollment.submitted_at = now()
-        db.session.add(
-            EnrollmentTransition(
-                enrollment=enrollment,
-                actor_id=actor.id if actor is not None else None,
-                from_status=previous,
-                to_status=status,
-                step=step,
-                reason=reason,
-            )
-        )
+        update_rows(Enrollment.__table__, updates)
+        db.session.connection().execute(EnrollmentTransition.__table__.insert(), transitions)
+
+    def _changed_columns(self, change: StatusChange) -> dict | None:
+        enrollment = change.subject
+        if change.status not in EnrollmentStatus.LABELS:
+            raise ValueError(f"diagram declares unknown enrollment status {change.status!r}")
+        if change.status == enrollment.status and not change.reason:
+            return None
+        moment = now()
+        changed = {"status": change.status, "at": moment}
+        if change.status == EnrollmentStatus.REJECTED:
+            changed.update(reject_reason=change.reason, decided_at=moment)
+        elif change.status == EnrollmentStatus.APPROVED:
+            changed.update(reject_reason=None, decided_at=moment)
+        elif change.status == EnrollmentStatus.PENDING_REVIEW:
+            changed.update(submitted_at=moment)
+        return changed
+
+    def _transition_row(self, enrollment, change: StatusChange, moment) -> dict:
+        return {
+            "enrollment_id": enrollment.id,
+            "actor_id": change.actor.id if change.actor is not None else None,
+            "at": moment,
+            "from_status": enrollment.status,
+            "to_status": change.status,
+            "step": change.step,
+            "reason": change.reason,
+        }
 
 
 register_subject("enrollment", EnrollmentAdapter())

@@ -4,7 +4,9 @@ import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
+from app.bulk import update_rows
 from app.extensions import db
 from app.models import (
     Enrollment,
@@ -40,12 +42,24 @@ def submit_enrollments(enrollments: list[Enrollment], actor: User) -> SubmitResu
     if not result.submitted:
         return result
 
-    instances = start_processes(REVIEW_PROCESS, "enrollment", result.submitted, actor)
-    for enrollment, instance in zip(result.submitted, instances):
-        enrollment.process_instance_id = instance.id
+    instance_ids = start_processes(REVIEW_PROCESS, "enrollment", result.submitted, actor)
+    _link_instances(result.submitted, instance_ids)
     db.session.commit()
     log.info("user %s submitted %d enrollment(s)", actor.id, len(result.submitted))
     return result
+
+
+def _link_instances(enrollments: list[Enrollment], instance_ids: list[int]) -> None:
+    # One statement; the loaded objects are updated without an ORM flush.
+    update_rows(
+        Enrollment.__table__,
+        [
+            {"id": enrollment.id, "process_instance_id": instance_id}
+            for enrollment, instance_id in zip(enrollments, instance_ids)
+        ],
+    )
+    for enrollment, instance_id in zip(enrollments, instance_ids):
+        set_committed_value(enrollment, "process_instance_id", instance_id)
 
 
 def _not_submittable_reason(enrollment: Enrollment, actor: User) -> str | None:
