@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 # A race with another import shows as a unique violation or a lock error; a new attempt
 # revalidates the file, so rows that the other import stored meanwhile become duplicates.
-IMPORT_ATTEMPTS = 3
+IMPORT_ATTEMPTS = 5
 # PostgreSQL SQLSTATEs: serialization_failure, deadlock_detected, lock_not_available.
 _RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
 

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Table, insert, select, text
-from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.importing import columns as col
@@ -23,7 +22,6 @@ log = logging.getLogger(__name__)
 
 IMPORT_STEP = "批量导入"
 # Attempts at a free daily sequence number when other imports take the same one meanwhile.
-BATCH_NUMBER_ATTEMPTS = 20
 
 
 @dataclass(frozen=True)
@@ -64,27 +62,23 @@ def create_batch(request: StoreRequest, created_at: datetime, row_count: int) ->
     """Insert an import batch numbered by date and the next daily sequence: 20231010001.
 
     Two imports may pick the same number at the same moment. The unique index then rejects
-    the second insert, so that import rolls back its savepoint and takes the next number.
+    the second insert with an IntegrityError, and ``import_workbook`` retries that whole
+    import (revalidating it). A savepoint is not used here: with SQLite's Python driver a
+    SAVEPOINT outside a transaction commits on release, which would leave a batch behind.
     """
     prefix = created_at.strftime("%Y%m%d")
-    for _attempt in range(BATCH_NUMBER_ATTEMPTS):
-        batch = ImportBatch(
-            number=f"{prefix}{next_daily_sequence(prefix):03d}",
-            unit_id=request.unit_id,
-            position=request.position,
-            file_name=request.file_name[:255],
-            row_count=row_count,
-            created_by_id=request.actor_id,
-            created_at=created_at,
-        )
-        try:
-            with db.session.begin_nested():
-                db.session.add(batch)
-        except IntegrityError:
-            log.info("import batch number %s taken meanwhile, trying the next", batch.number)
-            continue
-        return batch
-    raise RuntimeError(f"no free import batch number for {prefix} after retries")
+    batch = ImportBatch(
+        number=f"{prefix}{next_daily_sequence(prefix):03d}",
+        unit_id=request.unit_id,
+        position=request.position,
+        file_name=request.file_name[:255],
+        row_count=row_count,
+        created_by_id=request.actor_id,
+        created_at=created_at,
+    )
+    db.session.add(batch)
+    db.session.flush()
+    return batch
 
 
 def next_daily_sequence(prefix: str) -> int:
