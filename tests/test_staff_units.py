@@ -15,7 +15,7 @@ from tests.conftest import create_unit_with_admin, extract_csrf, login
 VALID_CODES = [
     "11350200MB0123456A",
     "51350200MJ0123456L",
-    "91350200MA2XN8QK7N",
+    "91350203MA31BC4D5R",
     "N2350200MA0123456F",
     "Y1350200MC0123456E",
 ]
