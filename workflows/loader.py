@@ -24,10 +24,7 @@ log = logging.getLogger(__name__)
 
 def current_rules() -> SpecRules:
     """Form keys from the form registry and lane names from the groups in the database."""
-    try:
-        from forms.registry import FORMS
-    except ImportError:  # TODO: remove once the form registry has landed
-        FORMS = {}
+    from forms.registry import FORMS
 
     lanes = set(db.session.scalars(select(Group.name)))
     return SpecRules(form_keys=set(FORMS), lane_names=lanes)
