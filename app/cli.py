@@ -4,6 +4,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from app.models import Role
 from app.seed import DEMO_ACCOUNTS, load_demo
 
 demo_cli = AppGroup("demo", help="Demo data.")
@@ -13,9 +14,10 @@ demo_cli = AppGroup("demo", help="Demo data.")
 def demo_load():
     """Load the catalog, lane groups, the demo unit and demo accounts (idempotent)."""
     load_demo()
-    click.echo("Demo data loaded. Log-ins (account / password / role):")
+    click.echo("Demo data loaded. Log-ins (登录角色 / account / password):")
     for username, password, _display_name, role in DEMO_ACCOUNTS:
-        click.echo(f"  {username} / {password} / {role}")
+        login_role = "用人单位" if role == Role.UNIT_ADMIN else "协会"
+        click.echo(f"  {login_role} / {username} / {password}  ({role})")
 
 
 def register_commands(app: Flask) -> None:
