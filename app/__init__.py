@@ -3,6 +3,7 @@
 import logging
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from app.config import Config
 from app.extensions import bootstrap, configure_sqlite, csrf, db, login_manager, migrate
@@ -11,6 +12,9 @@ from app.extensions import bootstrap, configure_sqlite, csrf, db, login_manager,
 def create_app(config_object: object = Config, **overrides) -> Flask:
     """Create the web application; blueprints register one feature each."""
     app = Flask(__name__, instance_relative_config=False)
+    # Record ids in URLs beyond a 32-bit INTEGER column would make the database raise
+    # (PostgreSQL "integer out of range", SQLite OverflowError); such a URL is simply 404.
+    app.url_map.converters["int"] = DatabaseIdConverter
     app.config.from_object(config_object)
     app.config.update(overrides)
 
@@ -40,6 +44,12 @@ def create_app(config_object: object = Config, **overrides) -> Flask:
     _register_cli(app)
     _register_template_helpers(app)
     return app
+
+
+class DatabaseIdConverter(IntegerConverter):
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _include_in_migrations(obj, name, type_, reflected, compare_to) -> bool:

@@ -22,6 +22,9 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     BOOTSTRAP_SERVE_LOCAL = True
     WTF_CSRF_TIME_LIMIT = None
+    # WTForms' own messages ("This field is required.") come from its zh catalogue instead of
+    # Flask-WTF's Babel hook, which needs Flask-Babel (see forms/__init__.py).
+    WTF_I18N_ENABLED = False
 
     # Name of the association shown as 所属培训机构 on every enrollment and order.
     TRAINING_ORGANIZATION = os.environ.get("TRAINING_ORGANIZATION", "厦门市特种设备协会")

@@ -29,9 +29,14 @@ class Page:
         return list(range(start, min(self.pages, start + width - 1) + 1))
 
 
+# Rows per page a user may choose with ?per_page= (每页 10/20/50/100 条).
+PAGE_SIZES = (10, 20, 50, 100)
+
+
 def paginate(stmt: Select, size: int | None = None, scalars: bool = True) -> Page:
-    """Run one page of a select; the page number comes from ?page= and is clamped to range."""
-    size = size or current_app.config["PAGE_SIZE"]
+    """Run one page of a select; ?page= is clamped to range, ?per_page= is one of PAGE_SIZES."""
+    chosen = request.args.get("per_page", type=int)
+    size = size or (chosen if chosen in PAGE_SIZES else current_app.config["PAGE_SIZE"])
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     number = request.args.get("page", 1, type=int) or 1
     pages = max(1, -(-total // size))

@@ -2,7 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, Optional, ValidationError
 
 from app.models import CatalogKind, EnrollmentStatus, active_names
 
@@ -42,6 +42,11 @@ class SelectionForm(FlaskForm):
     """The rows ticked in the list, posted by the toolbar's 提交 button."""
 
     ids = SelectMultipleField("选中的报名", coerce=int, validate_choice=False)
+
+    def validate_ids(self, field):
+        # Ids beyond a 32-bit INTEGER column would make the database raise, not match nothing.
+        if any(not 0 < value < 2**31 for value in field.data or []):
+            raise ValidationError("选中的报名编号无效")
 
 
 def _catalog_choices(kind: str) -> list[tuple[str, str]]:

@@ -1,7 +1,11 @@
 """Log-in with role choice, wrong passwords and role mismatch."""
 
+from urllib.parse import urlencode
+
+import pytest
+
 from app.models import Role
-from tests.conftest import login
+from tests.conftest import extract_csrf, login
 
 
 def test_unit_admin_logs_in(client):
@@ -33,3 +37,45 @@ def test_login_form_requires_csrf(client):
         "/login", data={"role": "unit_admin", "username": "demo_admin", "password": "demo123"}
     )
     assert response.status_code == 400
+
+
+def test_login_follows_local_next(client):
+    page = client.get("/login?next=/enrollments/?page=2")
+    token = extract_csrf(page.get_data(as_text=True))
+    response = client.post(
+        "/login?next=/enrollments/?page=2",
+        data={"csrf_token": token, "role": "unit_admin", "username": "demo_admin",
+              "password": "demo123"},
+    )
+    assert response.headers["Location"] == "/enrollments/?page=2"
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/x",
+        "/\t/evil.example/x",
+        "/\n/evil.example",
+        "/\\evil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        "/%09/evil.example",
+    ],
+)
+def test_login_ignores_foreign_next(client, target):
+    response = login_with_next(client, target)
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location in ("/enrollments/", "/%09/evil.example")
+    assert "//" not in location
+
+
+def login_with_next(client, target):
+    query = urlencode({"next": target})
+    page = client.get(f"/login?{query}")
+    token = extract_csrf(page.get_data(as_text=True))
+    return client.post(
+        f"/login?{query}",
+        data={"csrf_token": token, "role": "unit_admin", "username": "demo_admin",
+              "password": "demo123"},
+    )

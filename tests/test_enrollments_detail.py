@@ -226,3 +226,19 @@ def test_other_unit_404_same_as_missing(client, draft_id, other_unit):
     foreign = client.get(f"/enrollments/{draft_id}").get_data(as_text=True)
     missing = client.get("/enrollments/999999").get_data(as_text=True)
     assert foreign == missing
+
+
+def test_huge_ids_give_404_not_error(client):
+    login(client, "demo_admin", "demo123")
+    assert client.get("/enrollments/99999999999999999999").status_code == 404
+    assert client.get("/enrollments/2147483648").status_code == 404
+    token = extract_csrf(client.get("/enrollments/").get_data(as_text=True))
+    response = client.post("/enrollments/99999999999999999999/submit", data={"csrf_token": token})
+    assert response.status_code == 404
+    response = client.post(
+        "/enrollments/submit",
+        data={"csrf_token": token, "ids": ["99999999999999999999"]},
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    assert "选中的报名编号无效" in response.get_data(as_text=True)

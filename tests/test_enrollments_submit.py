@@ -15,10 +15,11 @@ from app.models import (
     HumanTaskStatus,
     ProcessInstance,
     ProcessModel,
+    Trainee,
 )
 from app.seed import UNIT_GROUP
 from tests.conftest import create_unit_with_admin, extract_csrf, login
-from tests.test_enrollments_list import add_enrollment, demo_unit
+from tests.test_enrollments_list import add_batch, add_enrollment, demo_unit
 
 pytest.importorskip("app.review.service")
 
@@ -153,3 +154,45 @@ def add_open_unit_task(enrollment: Enrollment) -> int:
     db.session.add(task)
     db.session.commit()
     return task.id
+
+
+def test_submit_all_submits_filtered_drafts(client, app):
+    with app.app_context():
+        unit = demo_unit()
+        first = add_batch(unit, "20261204001")
+        second = add_batch(unit, "20261204002")
+        for number in range(12):
+            add_enrollment(unit, f"甲{number}", f"A{number:08d}", batch=first)
+        add_enrollment(unit, "乙", "B00000001", batch=second)
+    login(client, "demo_admin", "demo123")
+    page = client.get("/enrollments/?batch=20261204001").get_data(as_text=True)
+    assert "共 12 条" in page
+    token = extract_csrf(page)
+
+    response = client.post(
+        "/enrollments/submit-all?batch=20261204001", data={"csrf_token": token},
+        follow_redirects=True,
+    )
+
+    assert "已提交 12 条报名" in response.get_data(as_text=True)
+    with app.app_context():
+        statuses = dict(
+            db.session.execute(
+                select(Trainee.name, Enrollment.status).join(Enrollment.trainee)
+            ).all()
+        )
+    assert statuses["乙"] == EnrollmentStatus.DRAFT
+    assert sum(status == EnrollmentStatus.PENDING_REVIEW for status in statuses.values()) == 12
+
+
+def test_list_page_size_choice(client, app):
+    with app.app_context():
+        unit = demo_unit()
+        for number in range(25):
+            add_enrollment(unit, f"丙{number}", f"C{number:08d}")
+    login(client, "demo_admin", "demo123")
+    html = client.get("/enrollments/?per_page=20").get_data(as_text=True)
+    assert html.count('class="form-check-input row-check"') == 20
+    assert "第1/2页" in html
+    html = client.get("/enrollments/?per_page=7").get_data(as_text=True)
+    assert html.count('class="form-check-input row-check"') == 10

@@ -1,6 +1,7 @@
 """Views for 管理员登录 and log-out."""
 
 import logging
+from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
@@ -63,11 +64,20 @@ def _role_matches(user: User, chosen: str) -> bool:
 
 
 def _safe_next() -> str | None:
+    """Return ?next= if it is a path on this site, else None."""
     target = request.args.get("next", "")
-    # Only local paths: an absolute URL here would be an open redirect.
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
+    return target if is_local_path(target) else None
+
+
+def is_local_path(target: str) -> bool:
+    # Browsers drop tabs and newlines and read a backslash as a slash, so a path such as
+    # "/<tab>/evil.example" leaves the site although it starts with a single slash.
+    if not target.startswith("/") or target.startswith("//"):
+        return False
+    if any(char.isspace() or not char.isprintable() or char == "\\" for char in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
 
 
 @bp.route("/logout", methods=["POST"])

@@ -5,7 +5,7 @@ import unicodedata
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.auth.access import unit_admin_required
 from app.enrollments import bp
@@ -33,7 +33,9 @@ def index():
     form = EnrollmentFilterForm(request.args, units=units)
     filters = _filters_from(form)
 
-    page = paginate(filtered_enrollments(current_user, filters))
+    stmt = filtered_enrollments(current_user, filters)
+    page = paginate(stmt)
+    draft_total = 0 if current_user.is_staff else _count_drafts(stmt)
 
     return render_template(
         "enrollments/index.html",
@@ -43,7 +45,13 @@ def index():
         action_form=ActionForm(),
         selection_form=SelectionForm(),
         list_url=request.full_path,
+        draft_total=draft_total,
     )
+
+
+def _count_drafts(stmt) -> int:
+    drafts = stmt.where(Enrollment.status == EnrollmentStatus.DRAFT).order_by(None)
+    return db.session.scalar(select(func.count()).select_from(drafts.subquery()))
 
 
 @bp.route("/<int:enrollment_id>")
@@ -103,6 +111,30 @@ def submit_selected():
     return redirect(_list_url())
 
 
+@bp.route("/submit-all", methods=["POST"])
+@unit_admin_required
+def submit_all():
+    """Submit every 待提交 enrollment that matches the list's current filters (全部提交)."""
+    if not ActionForm().validate_on_submit():
+        flash("页面已过期，请刷新后重试。", "danger")
+        return redirect(url_for("enrollments.index"))
+    form = EnrollmentFilterForm(request.args, units=())
+    filters = _filters_from(form)
+    stmt = filtered_enrollments(current_user, filters).where(
+        Enrollment.status == EnrollmentStatus.DRAFT
+    )
+    enrollments = list(db.session.scalars(stmt).unique())
+    if not enrollments:
+        flash("没有符合条件的“待提交”报名。", "warning")
+    else:
+        _submit(enrollments)
+    return redirect(url_for("enrollments.index", **request.args.to_dict()))
+
+
+# Skipped enrollments named in the flash message; the rest are counted.
+SKIPPED_NAMES_SHOWN = 10
+
+
 def _submit(enrollments: list[Enrollment]) -> None:
     # Imported here so that this module loads before the review package exists.
     from app.review.service import submit_enrollments
@@ -115,8 +147,11 @@ def _submit(enrollments: list[Enrollment]) -> None:
     if result.skipped:
         reasons = "；".join(
             f"{enrollment.trainee.name}（{enrollment.training_project}）：{reason}"
-            for enrollment, reason in result.skipped
+            for enrollment, reason in result.skipped[:SKIPPED_NAMES_SHOWN]
         )
+        more = len(result.skipped) - SKIPPED_NAMES_SHOWN
+        if more > 0:
+            reasons += f"；另有 {more} 条"
         flash(f"{len(result.skipped)} 条报名未提交：{reasons}", "warning")
     log.info(
         "user %s submitted %d enrollments, %d skipped",
