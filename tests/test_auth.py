@@ -79,3 +79,40 @@ def login_with_next(client, target):
         data={"csrf_token": token, "role": "unit_admin", "username": "demo_admin",
               "password": "demo123"},
     )
+
+
+def test_five_wrong_passwords_lock_account(client):
+    for _attempt in range(5):
+        login(client, "demo_admin", "wrong")
+    response = login(client, "demo_admin", "demo123")
+    assert response.status_code == 200
+    assert "密码连续输错 5 次，账号已锁定至" in response.get_data(as_text=True)
+
+
+def test_lock_expires_after_fifteen_minutes(client, app):
+    from datetime import timedelta
+
+    from app.models import clock
+
+    for _attempt in range(5):
+        login(client, "demo_admin", "wrong")
+    clock.set_offset(timedelta(minutes=16))
+    try:
+        response = login(client, "demo_admin", "demo123")
+    finally:
+        clock.set_offset(timedelta(0))
+    assert response.status_code == 302
+
+
+def test_success_resets_failure_count(client, app):
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import User
+
+    for _attempt in range(4):
+        login(client, "demo_admin", "wrong")
+    assert login(client, "demo_admin", "demo123").status_code == 302
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "demo_admin"))
+        assert user.failed_logins == 0

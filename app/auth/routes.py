@@ -8,6 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from app.auth import bp
+from app.auth.throttle import lock_message, record_failure, record_success
 from app.extensions import db, login_manager
 from app.models import Role, User
 from forms.auth import LoginForm
@@ -44,13 +45,19 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
-        if user is None or not user.check_password(form.password.data):
+        locked = lock_message(user) if user is not None else None
+        if locked:
+            flash(locked, "danger")
+        elif user is None or not user.check_password(form.password.data):
+            if user is not None:
+                record_failure(user)
             flash("账号或密码错误，请重新输入。", "danger")
         elif not _role_matches(user, form.role.data):
             flash("该账号不属于所选角色，请选择正确的登录角色。", "danger")
         elif not user.is_active:
             flash("该账号已停用，请联系厦门市特种设备协会工作人员。", "danger")
         else:
+            record_success(user)
             login_user(user)
             log.info("user %s logged in", user.id)
             return redirect(_safe_next() or url_for(home_endpoint(user)))

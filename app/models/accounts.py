@@ -68,6 +68,9 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(32), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     is_active_account: Mapped[bool] = mapped_column(default=True)
+    # Consecutive wrong passwords, and the end of the lock they cause (see auth.throttle).
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=now)
 
     unit: Mapped[Unit | None] = relationship(back_populates="admins")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 12:53:29.693934
+Create Date: 2026-12-04 13:21:18.497851
 
 """
 from alembic import op
@@ -117,6 +117,8 @@ def upgrade():
     sa.Column('role', sa.String(length=32), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=True),
     sa.Column('is_active_account', sa.Boolean(), nullable=False),
+    sa.Column('failed_logins', sa.Integer(), nullable=False),
+    sa.Column('locked_until', sa.DateTime(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_users_unit_id_units')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
