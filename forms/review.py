@@ -2,7 +2,11 @@
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Length, ValidationError
+
+APPROVE = "approve"
+REJECT = "reject"
+REASON_MAX_LENGTH = 500
 
 
 class EnrollmentReviewForm(FlaskForm):
@@ -10,19 +14,34 @@ class EnrollmentReviewForm(FlaskForm):
 
     decision = RadioField(
         "审核结果",
-        choices=[("approve", "通过"), ("reject", "不通过")],
-        validators=[DataRequired(message="请选择审核结果：通过或不通过")],
+        choices=[(APPROVE, "通过"), (REJECT, "不通过")],
+        validate_choice=False,  # AnyOf below reports an invalid choice in Chinese
+        validators=[
+            DataRequired(message="请选择审核结果：通过或不通过。"),
+            AnyOf([APPROVE, REJECT], message="审核结果只能是“通过”或“不通过”，请重新选择。"),
+        ],
     )
     reason = TextAreaField(
         "不通过原因",
-        validators=[Length(max=500, message="不通过原因不能超过 500 字")],
+        validators=[
+            Length(
+                max=REASON_MAX_LENGTH,
+                message=f"不通过原因不能超过 {REASON_MAX_LENGTH} 字，请精简后再提交。",
+            )
+        ],
     )
     submit = SubmitField("提交审核结果")
 
     def validate_reason(self, field):
-        if self.decision.data == "reject" and not (field.data or "").strip():
+        if self.decision.data == REJECT and not (field.data or "").strip():
             raise ValidationError("请填写不通过原因，说明需要单位修改的内容")
 
     def to_task_data(self) -> dict:
-        reason = (self.reason.data or "").strip() if self.decision.data == "reject" else ""
+        """Return ``{"decision": "approve" | "reject", "reason": str}``; approval has no reason."""
+        reason = (self.reason.data or "").strip() if self.decision.data == REJECT else ""
         return {"decision": self.decision.data, "reason": reason}
+
+    def outcome_label(self) -> str:
+        if self.decision.data == APPROVE:
+            return "审核通过"
+        return "审核不通过，已退回单位修改"

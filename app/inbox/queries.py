@@ -56,8 +56,8 @@ def inbox_query(user: User, tab: str, filters: InboxFilters) -> Select:
     """Select rows of (HumanTask, Enrollment, Trainee, Unit, claimer name), newest first.
 
     Staff see 我的任务 (open tasks they claimed) or 组任务 (their groups' unclaimed open
-    tasks). A unit admin's list holds every open unit-lane task of their unit, claimed or
-    not, because unit tasks belong to all admins of the unit alike.
+    tasks). A unit admin's list contains every open unit-lane task of their unit, claimed
+    or not, because unit tasks belong to all admins of the unit alike.
     """
     stmt = (
         select(HumanTask, Enrollment, Trainee, Unit, Claimer.display_name.label("claimer_name"))
