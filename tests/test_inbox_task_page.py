@@ -249,7 +249,7 @@ def test_reject_then_resubmit_returns_to_review(client, app):
     correction_id = int(re.search(r"/inbox/tasks/(\d+)", inbox(unit_admin)).group(1))
     page = open_page(unit_admin, correction_id)
     assert f"审核不通过原因：{REJECT_REASON}" in page
-    assert ">重新提交</label>" in page
+    assert ">修改后重新提交</label>" in page
     assert ">撤回报名</label>" in page
     assert "审核意见交流" not in page
 

@@ -322,3 +322,95 @@ def test_bulk_approve_ignores_malformed_ids(app, submitted):
     assert response.status_code == 200
     assert "已审核通过 1 条报名" in response.get_data(as_text=True)
     assert status_of(app, enrollment_id) == EnrollmentStatus.APPROVED
+
+
+def reject_and_open_correction(app, submitted) -> tuple[object, str, int]:
+    enrollment_id, task_id = submitted
+    reviewer = reviewer_client(app)
+    url = f"/inbox/tasks/{task_id}"
+    post_with_token(reviewer, url, {"decision": "reject", "reason": "手机号码有误"}, page_url=url)
+    unit_admin = app.test_client()
+    login(unit_admin, "demo_admin", "demo123")
+    with app.app_context():
+        correction_id = open_task_for(db.session.get(Enrollment, enrollment_id)).id
+    return unit_admin, f"/inbox/tasks/{correction_id}", enrollment_id
+
+
+def correction_fields(**changes) -> dict:
+    fields = {
+        "action": "resubmit", "phone": "13906001122", "education": "大专", "degree": "",
+        "training_type": "特种设备使用单位", "training_project": "电梯", "holds_certificate": "否",
+    }
+    fields.update(changes)
+    return fields
+
+
+def test_correction_page_shows_current_data(app, submitted):
+    unit_admin, url, _ = reject_and_open_correction(app, submitted)
+    html = unit_admin.get(url).get_data(as_text=True)
+    assert 'name="phone" type="text" value="13906001122"' in html
+    assert '<option selected value="电梯">电梯</option>' in html
+
+
+def test_resubmit_saves_corrected_fields(app, submitted):
+    unit_admin, url, enrollment_id = reject_and_open_correction(app, submitted)
+    response = post_with_token(
+        unit_admin, url,
+        correction_fields(phone="+86 138-0592-1234", training_project="锅炉",
+                          holds_certificate="是"),
+        page_url=url,
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        enrollment = db.session.get(Enrollment, enrollment_id)
+        assert enrollment.status == EnrollmentStatus.PENDING_REVIEW
+        assert enrollment.trainee.phone == "13805921234"
+        assert enrollment.training_project == "锅炉"
+        assert enrollment.holds_certificate is True
+        assert enrollment.transitions[-1].reason == "修改了手机号码、培训项目、是否持有特种设备安全管理证书"
+
+
+def test_resubmit_with_bad_phone_changes_nothing(app, submitted):
+    unit_admin, url, enrollment_id = reject_and_open_correction(app, submitted)
+    response = post_with_token(
+        unit_admin, url, correction_fields(phone="1234", training_project="锅炉"), page_url=url
+    )
+    assert response.status_code == 200
+    assert "手机号码“1234”无效" in response.get_data(as_text=True)
+    with app.app_context():
+        enrollment = db.session.get(Enrollment, enrollment_id)
+        assert enrollment.status == EnrollmentStatus.REJECTED
+        assert enrollment.training_project == "电梯"
+        assert enrollment.trainee.phone == "13906001122"
+
+
+def test_resubmit_into_duplicate_project_is_refused(app, submitted):
+    unit_admin, url, enrollment_id = reject_and_open_correction(app, submitted)
+    with app.app_context():
+        first = db.session.get(Enrollment, enrollment_id)
+        db.session.add(
+            Enrollment(
+                unit_id=first.unit_id, trainee_id=first.trainee_id, position="安全员",
+                training_type="特种设备使用单位", training_project="锅炉",
+                organization="厦门市特种设备协会",
+            )
+        )
+        db.session.commit()
+    response = post_with_token(
+        unit_admin, url, correction_fields(training_project="锅炉"), page_url=url
+    )
+    assert response.status_code == 200
+    assert "该学员已有“锅炉”的报名，不能重复报名" in response.get_data(as_text=True)
+    with app.app_context():
+        enrollment = db.session.get(Enrollment, enrollment_id)
+        assert enrollment.status == EnrollmentStatus.REJECTED
+        assert enrollment.training_project == "电梯"
+
+
+def test_unknown_catalog_value_is_refused(app, submitted):
+    unit_admin, url, enrollment_id = reject_and_open_correction(app, submitted)
+    response = post_with_token(
+        unit_admin, url, correction_fields(education="研究生以上"), page_url=url
+    )
+    assert "最高学历“研究生以上”不在目录中" in response.get_data(as_text=True)
+    assert status_of(app, enrollment_id) == EnrollmentStatus.REJECTED

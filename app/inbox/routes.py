@@ -6,6 +6,7 @@ import logging
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms.validators import ValidationError
 
 from app.extensions import db
 from app.inbox import bp
@@ -202,15 +203,28 @@ def task(task_id: int):
         log.error("human task %s names an unregistered form: %s", task_id, error)
         return _render_task(human_task, None, error.message)
 
+    subject = _subject_of(human_task)
     if request.method == "GET":
+        if hasattr(form, "prefill") and subject is not None:
+            form.prefill(subject)
         return _render_task(human_task, form)
     if human_task.status != HumanTaskStatus.OPEN:
         return _render_task(human_task, form, closed_task_message(human_task), status=409)
     if not form.validate_on_submit():
         return _render_task(human_task, form)
 
+    data = form.to_task_data()
+    if hasattr(form, "apply_to") and subject is not None:
+        # A form that edits its subject does so in complete_task's transaction.
+        try:
+            changed = form.apply_to(subject)
+        except ValidationError:
+            db.session.rollback()
+            return _render_task(human_task, form)
+        if changed:
+            data["note"] = "；".join(filter(None, [data.get("note"), "修改了" + "、".join(changed)]))
     try:
-        complete_task(task_id, current_user, form.to_task_data())
+        complete_task(task_id, current_user, data)
     except TaskError as error:
         # The engine rolled back, so reload to show who claimed or completed the task.
         db.session.expire_all()
@@ -218,6 +232,12 @@ def task(task_id: int):
     outcome = form.outcome_label()
     flash(f"已处理：{human_task.title} · {human_task.subject_title}，{outcome}。", "success")
     return redirect(url_for("inbox.index"))
+
+
+def _subject_of(human_task: HumanTask):
+    if human_task.subject_type == "enrollment":
+        return db.session.get(Enrollment, human_task.subject_id)
+    return None
 
 
 def _render_task(human_task: HumanTask, form, problem: str | None = None, status: int = 200):
