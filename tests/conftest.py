@@ -173,6 +173,21 @@ def browser():
         browser.close()
 
 
+def log_in(page, base_url: str, username: str, password: str, role_label: str) -> None:
+    """Log in through the page in the browser, choosing the role by its label."""
+    page.goto(f"{base_url}/login")
+    page.get_by_label(role_label, exact=True).check()
+    page.get_by_label("账号").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+
+
+def log_out(page) -> None:
+    page.get_by_role("button", name="退出登录").click()
+    page.wait_for_load_state()
+
+
 @pytest.fixture
 def screenshot_dir(request) -> Path:
     """A folder for this test's screenshots, kept after the run for a person to look at."""

@@ -8,26 +8,12 @@ reason. Screenshots of each step go to test-artifacts/ for a person to look at.
 import pytest
 from openpyxl import load_workbook
 
-from tests.conftest import IMPORT_FIXTURES
+from tests.conftest import IMPORT_FIXTURES, log_in, log_out
 
 pytestmark = pytest.mark.browser
 
 REJECTED_NAME = "陈志强"
 REJECT_REASON = "身份证复印件不清晰，请重新上传后提交"
-
-
-def log_in(page, base_url: str, username: str, password: str, role_label: str) -> None:
-    page.goto(f"{base_url}/login")
-    page.get_by_label(role_label, exact=True).check()
-    page.get_by_label("账号").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state()
-
-
-def log_out(page) -> None:
-    page.get_by_role("button", name="退出登录").click()
-    page.wait_for_load_state()
 
 
 def submit_all_drafts(page, base_url: str) -> None:

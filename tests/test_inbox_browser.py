@@ -6,6 +6,7 @@ import pytest
 from app.extensions import db
 from app.models import Enrollment, EnrollmentStatus, HumanTask
 from tests.test_inbox_lists import add_colleague, submit_new
+from tests.conftest import log_in, log_out
 
 pytestmark = pytest.mark.browser
 
@@ -16,20 +17,6 @@ TRAINEES = [
     ("陈志强", "350206197903011351", "起重机械"),
 ]
 REJECT_REASON = "身份证复印件不清晰，请重新上传后提交"
-
-
-def log_in(page, base_url: str, username: str, password: str, role_label: str) -> None:
-    page.goto(f"{base_url}/login")
-    page.get_by_label(role_label, exact=True).check()
-    page.get_by_label("账号").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state()
-
-
-def log_out(page) -> None:
-    page.get_by_role("button", name="退出登录").click()
-    page.wait_for_load_state()
 
 
 def row_of(page, name: str):
