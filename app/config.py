@@ -32,6 +32,8 @@ class Config:
     # Upload limits for the Excel import; the request is rejected above MAX_CONTENT_LENGTH.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
     IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", 20000))
+    # Largest total size of an upload's unpacked parts: a deflated zip can grow ~1000-fold.
+    IMPORT_MAX_UNPACKED_BYTES = int(os.environ.get("IMPORT_MAX_UNPACKED_BYTES", 200 * 1024 * 1024))
     # Uploaded workbooks wait here between preview and confirmation.
     IMPORT_DIR = os.environ.get("IMPORT_DIR", str(BASE_DIR / "instance" / "imports"))
     # Run import jobs in the request thread instead of a background thread (tests).

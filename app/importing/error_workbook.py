@@ -38,6 +38,7 @@ def write_error_workbook(
     for sheet_row, result in enumerate(rows, start=2):
         _write_row(sheet, sheet_row, result)
         reason = sheet.cell(row=sheet_row, column=reason_column, value=error_reason(result))
+        reason.data_type = "s"
         reason.alignment = Alignment(wrap_text=True, vertical="top")
     workbook.save(path)
     return len(rows)
@@ -56,6 +57,10 @@ def _write_row(sheet, sheet_row: int, result: RowResult) -> None:
     for label in col.LABELS:
         cell = sheet.cell(row=sheet_row, column=column_index(label))
         cell.value = _cell_value(result.raw.get(label))
+        if isinstance(cell.value, str):
+            # openpyxl turns text starting with "=" into a live formula; what the user typed
+            # goes back as the text it was.
+            cell.data_type = "s"
         if label in messages:
             cell.fill = ERROR_FILL
             cell.font = ERROR_FONT

@@ -1,14 +1,15 @@
 """Reading an uploaded workbook with python-calamine, row by row.
 
-calamine returns a formula cell's cached value but shows a formula saved without one as an
-empty cell, so such cells are found by scanning the sheet XML, streamed from the zip.
+Before calamine opens the file, ``package.inspect_package`` checks its sizes and the used
+range of each sheet, because calamine aborts the whole process on a bomb. calamine returns a
+formula cell's cached value but shows a formula saved without one as an empty cell, so such
+cells are found by scanning the sheet XML, streamed from the zip.
 """
 
 import logging
-import posixpath
-import re
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -20,6 +21,12 @@ from app.importing.columns import (
     column_letter,
     count_known_headers,
     match_header,
+)
+from app.importing.package import (
+    MAX_COLUMNS,
+    SheetExtent,
+    corrupt_file_error,
+    inspect_package,
 )
 from app.importing.report import ImportFileError
 
@@ -37,6 +44,20 @@ _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PACKAGE_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _CELL_REFERENCE = re.compile(r"([A-Z]+)(\d+)")
+# Cell references (r="XFD1048576") and the dimension's far corner, read from raw sheet XML.
+_CELL_REF_ATTRIBUTE = re.compile(rb'\sr="([A-Z]{1,3})(\d{1,7})"')
+_DIMENSION_REF = re.compile(rb'<(?:\w+:)?dimension\b[^>]*\bref="[A-Z]*\d*:?([A-Z]{1,3})(\d{1,7})"')
+
+# calamine allocates the sheet's whole bounding box (rows x columns) at once, so a single
+# cell at XFD1048576 in a 5 KB file asks for hundreds of GB and aborts the process.
+MAX_SHEET_COLUMNS = 200
+MAX_SHEET_ROWS = 200_000
+# Deflate packs up to about 1000:1; the unpacked parts of an upload are bounded.
+DEFAULT_MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+
+CORRUPT_FILE_MESSAGE = (
+    "无法读取该 Excel 文件，文件可能已损坏。请在 Excel 中打开并重新保存为 .xlsx 后上传。"
+)
 
 
 @dataclass
@@ -108,6 +129,7 @@ def check_workbook_format(path: Path) -> None:
         )
     with zipfile.ZipFile(path) as archive:
         names = set(archive.namelist())
+        _check_unpacked_size(archive)
     if "xl/workbook.xml" not in names:
         if "xl/workbook.bin" in names:
             detail = "这是 Excel 二进制工作簿（.xlsb）"
@@ -118,6 +140,79 @@ def check_workbook_format(path: Path) -> None:
         raise ImportFileError(f"{detail}，无法读取。请另存为 Excel 工作簿（.xlsx）后重新上传。")
 
 
+def _max_unpacked_bytes() -> int:
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        return current_app.config.get("IMPORT_MAX_UNPACKED_BYTES", DEFAULT_MAX_UNPACKED_BYTES)
+    return DEFAULT_MAX_UNPACKED_BYTES
+
+
+def _check_unpacked_size(archive: zipfile.ZipFile) -> None:
+    """Reject a zip bomb: too many unpacked bytes, declared or actually read.
+
+    The central directory may lie, so every part is also decompressed once; Python's zipfile
+    stops at the declared size and then fails the CRC check when more data follows.
+    """
+    limit = _max_unpacked_bytes()
+    declared = sum(info.file_size for info in archive.infolist())
+    too_big = ImportFileError(
+        f"文件解压后超过 {limit // (1024 * 1024)} MB，不像正常的报名表（可能含有大量空白格式或异常数据）。"
+        "请把数据复制到“下载导入模板”得到的新表格中再上传。"
+    )
+    if declared > limit:
+        raise too_big
+    read = 0
+    try:
+        for info in archive.infolist():
+            with archive.open(info) as stream:
+                while chunk := stream.read(1 << 20):
+                    read += len(chunk)
+                    if read > limit:
+                        raise too_big
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as error:
+        log.warning("upload failed the zip integrity check: %s", type(error).__name__)
+        raise ImportFileError(CORRUPT_FILE_MESSAGE) from error
+
+
+def check_sheet_extent(path: Path, sheet_name: str) -> None:
+    """Reject a sheet whose used range is far beyond an enrollment list, before calamine."""
+    with zipfile.ZipFile(path) as archive:
+        member = _sheet_member(archive, sheet_name)
+        if member is None or member not in archive.namelist():
+            raise ImportFileError(CORRUPT_FILE_MESSAGE)
+        last_row, last_column = _scan_extent(archive, member)
+    if last_column > MAX_SHEET_COLUMNS or last_row > MAX_SHEET_ROWS:
+        last_cell = f"{column_letter(last_column - 1)}{last_row}"
+        raise ImportFileError(
+            f"工作表“{sheet_name}”的使用范围一直延伸到单元格 {last_cell}，远超报名表的大小。"
+            "请删除数据下方和右侧多余的行和列（设置过格式的空单元格也算在内），"
+            "或把数据复制到新的模板中再上传。"
+        )
+
+
+def _scan_extent(archive: zipfile.ZipFile, member: str) -> tuple[int, int]:
+    """Return the largest row number and 1-based column named in a sheet's XML."""
+    last_row = last_column = 0
+    tail = b""
+    with archive.open(member) as stream:
+        while chunk := stream.read(1 << 20):
+            text = tail + chunk
+            for pattern in (_CELL_REF_ATTRIBUTE, _DIMENSION_REF):
+                for letters, digits in pattern.findall(text):
+                    last_row = max(last_row, int(digits))
+                    last_column = max(last_column, _column_number(letters))
+            tail = chunk[-64:]
+    return last_row, last_column
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - ord("A") + 1
+    return number
+
+
 def open_sheet(path: Path) -> OpenedSheet:
     """Open the workbook and find the sheet and header row to import."""
     check_workbook_format(path)
@@ -125,9 +220,7 @@ def open_sheet(path: Path) -> OpenedSheet:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
     except Exception as error:  # calamine raises several types for broken archives
         log.warning("calamine could not open an upload: %s", type(error).__name__)
-        raise ImportFileError(
-            "无法读取该 Excel 文件，文件可能已损坏。请在 Excel 中打开并重新保存为 .xlsx 后上传。"
-        ) from error
+        raise ImportFileError(CORRUPT_FILE_MESSAGE) from error
     candidates = [
         meta.name
         for meta in workbook.sheets_metadata
@@ -139,8 +232,16 @@ def open_sheet(path: Path) -> OpenedSheet:
 
     first_error = None
     for name in candidates:
-        sheet = workbook.get_sheet_by_name(name)
-        header_row, header = _find_header(sheet)
+        try:
+            check_sheet_extent(path, name)
+            sheet = workbook.get_sheet_by_name(name)
+            header_row, header = _find_header(sheet)
+            formula_cells = _formulas_without_value(path, name)
+        except ImportFileError:
+            raise
+        except Exception as error:  # calamine's XmlError and others, ElementTree's ParseError
+            log.warning("reading sheet of an upload failed: %s", type(error).__name__)
+            raise ImportFileError(CORRUPT_FILE_MESSAGE) from error
         try:
             positions = match_header(header)
         except HeaderError as error:
@@ -155,7 +256,7 @@ def open_sheet(path: Path) -> OpenedSheet:
             positions=positions,
             data_rows=max(0, sheet.height - header_row) if sheet.height else 0,
             _sheet=sheet,
-            _formula_cells=_formulas_without_value(path, name),
+            _formula_cells=formula_cells,
         )
     raise ImportFileError(str(first_error))
 
