@@ -3,7 +3,7 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, SubmitField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, ValidationError
 
 from app.models import CatalogKind, active_names
 
@@ -11,7 +11,11 @@ from app.models import CatalogKind, active_names
 class UploadForm(FlaskForm):
     """Upload a filled template and choose the 管理岗位 for every row of it."""
 
-    position = SelectField("管理岗位", validators=[DataRequired(message="请选择管理岗位")])
+    # The choice is checked in validate_position, whose message is Chinese; WTForms' own
+    # choice check would return "Not a valid choice.".
+    position = SelectField(
+        "管理岗位", validators=[DataRequired(message="请选择管理岗位")], validate_choice=False
+    )
     workbook = FileField(
         "报名文件（.xlsx）", validators=[FileRequired(message="请选择要上传的 Excel 文件")]
     )
@@ -21,6 +25,11 @@ class UploadForm(FlaskForm):
         super().__init__(*args, **kwargs)
         positions = active_names(CatalogKind.POSITION)
         self.position.choices = [("", "请选择管理岗位")] + [(name, name) for name in positions]
+        self._positions = frozenset(positions)
+
+    def validate_position(self, field: SelectField) -> None:
+        if field.data not in self._positions:
+            raise ValidationError("管理岗位无效，请重新选择")
 
 
 class ConfirmForm(FlaskForm):

@@ -143,9 +143,15 @@ def test_template_follows_catalog_edits(admin, app):
 def test_empty_template_imports_nothing(admin, app, tmp_path):
     path = tmp_path / "template.xlsx"
     path.write_bytes(admin.get("/imports/template").data)
+    uploads_before = set(Path(app.config["IMPORT_DIR"]).glob("*.upload"))
     response = upload(admin, path)
-    page = admin.get(response.headers["Location"]).get_data(as_text=True)
-    assert "没有可导入的数据" in page
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "文件中没有报名数据：表头下方没有填写任何行，请填写后重新上传。" in page
+    assert 'value="确定"' not in page
+    with app.app_context():
+        assert count(ImportJob) == 0
+    assert set(Path(app.config["IMPORT_DIR"]).glob("*.upload")) == uploads_before
 
 
 def test_filled_template_imports(admin, app, tmp_path):

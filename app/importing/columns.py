@@ -4,6 +4,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from app.importing.identifiers import strip_format_characters
+
 
 @dataclass(frozen=True)
 class Column:
@@ -53,7 +55,7 @@ def header_key(text: object) -> str:
     if text is None:
         return ""
     key = unicodedata.normalize("NFKC", str(text))
-    key = _WHITESPACE.sub("", key)
+    key = strip_format_characters(_WHITESPACE.sub("", key))
     key = _NOTE.sub("", key)
     return key.strip("*:：")
 

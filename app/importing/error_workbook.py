@@ -7,6 +7,7 @@ uploads it again as it is; the extra 错误原因 column is ignored on import.
 from datetime import date, datetime
 from pathlib import Path
 
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 
@@ -20,6 +21,8 @@ ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
 ERROR_FONT = Font(color="9C0006")
 COMMENT_AUTHOR = "导入校验"
 ERROR_FILE_NAME = "导入错误数据.xlsx"
+# Excel refuses to open a workbook with a longer cell text.
+EXCEL_MAX_CELL_CHARACTERS = 32767
 
 
 def write_error_workbook(
@@ -37,7 +40,9 @@ def write_error_workbook(
     rows = report.error_rows
     for sheet_row, result in enumerate(rows, start=2):
         _write_row(sheet, sheet_row, result)
-        reason = sheet.cell(row=sheet_row, column=reason_column, value=error_reason(result))
+        reason = sheet.cell(
+            row=sheet_row, column=reason_column, value=_writable(error_reason(result))
+        )
         reason.data_type = "s"
         reason.alignment = Alignment(wrap_text=True, vertical="top")
     workbook.save(path)
@@ -65,7 +70,7 @@ def _write_row(sheet, sheet_row: int, result: RowResult) -> None:
             cell.fill = ERROR_FILL
             cell.font = ERROR_FONT
             cell.comment = Comment(
-                "\n".join(messages[label]), COMMENT_AUTHOR, width=300, height=120
+                _writable("\n".join(messages[label])), COMMENT_AUTHOR, width=300, height=120
             )
 
 
@@ -75,6 +80,15 @@ def _cell_value(value: object) -> object:
         return None
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return int(value)
-    if isinstance(value, (str, int, float, bool, date, datetime)):
+    if isinstance(value, (int, float, bool, date, datetime)):
         return value
-    return str(value)
+    return _writable(str(value))
+
+
+def _writable(text: str) -> str:
+    """Drop the control characters that the xlsx format cannot store and cut to Excel's limit.
+
+    Control characters reach a row through escapes such as _x0007_; the row's message names
+    the one that was found, so dropping it here loses nothing the user needs.
+    """
+    return ILLEGAL_CHARACTERS_RE.sub("", text)[:EXCEL_MAX_CELL_CHARACTERS]

@@ -55,9 +55,36 @@ class FieldError(ValueError):
         self.message = message
 
 
+def _format_characters() -> frozenset[str]:
+    # Unicode 14 (Python 3.11) has format characters only in planes 0, 1 and 14.
+    candidates = (*range(0x20000), *range(0xE0000, 0xE1000))
+    return frozenset(chr(code) for code in candidates if unicodedata.category(chr(code)) == "Cf")
+
+
+# Zero-width spaces and joiners, bidi marks, the BOM, soft hyphens (category Cf): invisible in
+# Excel, they come in with text copied from web pages and chat apps.
+FORMAT_CHARACTERS = _format_characters()
+_FORMAT_CHARACTER = re.compile("[" + "".join(sorted(FORMAT_CHARACTERS)) + "]")
+# C0 and C1 controls other than tab, line feed and carriage return, which count as spaces.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def strip_format_characters(value: str) -> str:
+    """Remove invisible format characters (Unicode category Cf) such as U+200B."""
+    if value.isascii():  # no Cf character is ASCII; most cells are, and this runs per cell
+        return value
+    return _FORMAT_CHARACTER.sub("", value)
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """Cut a value echoed in a message to ``limit`` characters, marking the cut with …."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def normalize_text(value: str) -> str:
-    """Apply NFKC (full-width to half-width, ideographic space to space) and strip."""
-    return unicodedata.normalize("NFKC", value).strip()
+    """Apply NFKC (full-width to half-width, ideographic space to space), drop invisible
+    format characters and strip."""
+    return strip_format_characters(unicodedata.normalize("NFKC", value)).strip()
 
 
 def resident_id_check_character(first17: str) -> str:
@@ -130,11 +157,23 @@ def _birth_date(number: str) -> date:
 
 
 def _check_age(birth: date, today: date) -> None:
-    age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-    if age < MIN_AGE or age > MAX_AGE:
+    if birth > today:
         raise FieldError(
             "implausible_age",
-            f"按身份证号的出生日期 {birth:%Y-%m-%d}，学员今天 {age} 岁，不在 {MIN_AGE}-{MAX_AGE} 岁之间。"
+            f"身份证号中的出生日期 {birth:%Y-%m-%d} 晚于今天，不可能是学员的出生日期。"
+            "请核对证件号，可能有数字输错。",
+        )
+    age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+    if age < MIN_AGE:
+        raise FieldError(
+            "implausible_age",
+            f"按身份证号中的出生日期 {birth:%Y-%m-%d}，学员今天 {age} 岁，未满 {MIN_AGE} 岁。"
+            "请核对证件号。",
+        )
+    if age > MAX_AGE:
+        raise FieldError(
+            "implausible_age",
+            f"按身份证号中的出生日期 {birth:%Y-%m-%d}，学员今天 {age} 岁，超过 {MAX_AGE} 岁。"
             "请核对证件号。",
         )
 
@@ -150,7 +189,7 @@ def check_other_id(id_type: str, number: str) -> str:
     if not pattern.fullmatch(number):
         raise FieldError(
             "invalid_id_format",
-            f"“{number}”不像有效的{id_type}号码，请核对证件上的号码（只填字母和数字）。",
+            f"“{shorten(number)}”不像有效的{id_type}号码，请核对证件上的号码（只填字母和数字）。",
         )
     # Cards issued since 2023 carry a GB 11643 check character like resident IDs.
     new_card = id_type == "外国人永久居留身份证" and len(number) == 18
@@ -174,6 +213,6 @@ def normalize_mobile(value: str | float) -> str:
     if not MOBILE_PATTERN.fullmatch(text):
         raise FieldError(
             "invalid_phone",
-            f"手机号码“{value}”无效：应为 13-19 开头的 11 位大陆手机号，请重新填写。",
+            f"手机号码“{shorten(str(value))}”无效：应为 13-19 开头的 11 位大陆手机号，请重新填写。",
         )
     return text

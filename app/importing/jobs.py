@@ -23,7 +23,7 @@ from app.importing.reader import open_sheet
 from app.importing.report import ImportFileError
 from app.importing.service import ImportOutcome, import_workbook
 from app.importing.store import StoreRequest
-from app.importing.validation import validate_workbook
+from app.importing.validation import NO_DATA_MESSAGE, validate_workbook
 from app.models import ImportJob, User
 
 log = logging.getLogger(__name__)
@@ -68,8 +68,10 @@ def create_job(upload: FileStorage, user: User, position: str) -> ImportJob:
     stored_path = import_dir() / f"{secrets.token_hex(16)}.upload"
     upload.save(stored_path)
     try:
-        sheet = open_sheet(stored_path)
         max_rows = current_app.config["IMPORT_MAX_ROWS"]
+        sheet = open_sheet(stored_path, max_rows=max_rows)
+        if sheet.data_rows == 0:
+            raise ImportFileError(NO_DATA_MESSAGE)
         if sheet.data_rows > max_rows:
             raise ImportFileError(
                 f"文件共有 {sheet.data_rows} 行数据，超过单次导入上限 {max_rows} 行。"

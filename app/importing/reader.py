@@ -1,12 +1,13 @@
 """Reading an uploaded workbook with python-calamine, row by row.
 
-Before calamine opens the file, ``package.inspect_package`` checks its sizes and the used
-range of each sheet, because calamine aborts the whole process on a bomb. calamine returns a
-formula cell's cached value but shows a formula saved without one as an empty cell, so such
-cells are found by scanning the sheet XML, streamed from the zip.
+python-calamine aborts the whole process (it cannot raise) when a sheet's used range is
+huge, so ``package.inspect_package`` checks the zip's sizes and each sheet's extent first.
+calamine returns a formula cell's cached value but shows a formula saved without one as an
+empty cell, so such cells are found by scanning the sheet XML, streamed from the zip.
 """
 
 import logging
+import re
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import python_calamine
+from flask import current_app, has_app_context
 
 from app.importing.columns import (
     HeaderError,
@@ -23,12 +25,16 @@ from app.importing.columns import (
     match_header,
 )
 from app.importing.package import (
+    CORRUPT_FILE_MESSAGE,
+    DEFAULT_MAX_UNPACKED_BYTES,
     MAX_COLUMNS,
     SheetExtent,
     corrupt_file_error,
     inspect_package,
 )
 from app.importing.report import ImportFileError
+
+__all__ = ["CORRUPT_FILE_MESSAGE", "OpenedSheet", "RawRow", "open_sheet"]
 
 log = logging.getLogger(__name__)
 
@@ -39,25 +45,7 @@ ZIP_MAGIC = b"PK\x03\x04"
 # OLE2 compound file: Excel 97-2003 .xls, and also password-protected .xlsx.
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
-_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PACKAGE_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _CELL_REFERENCE = re.compile(r"([A-Z]+)(\d+)")
-# Cell references (r="XFD1048576") and the dimension's far corner, read from raw sheet XML.
-_CELL_REF_ATTRIBUTE = re.compile(rb'\sr="([A-Z]{1,3})(\d{1,7})"')
-_DIMENSION_REF = re.compile(rb'<(?:\w+:)?dimension\b[^>]*\bref="[A-Z]*\d*:?([A-Z]{1,3})(\d{1,7})"')
-
-# calamine allocates the sheet's whole bounding box (rows x columns) at once, so a single
-# cell at XFD1048576 in a 5 KB file asks for hundreds of GB and aborts the process.
-MAX_SHEET_COLUMNS = 200
-MAX_SHEET_ROWS = 200_000
-# Deflate packs up to about 1000:1; the unpacked parts of an upload are bounded.
-DEFAULT_MAX_UNPACKED_BYTES = 200 * 1024 * 1024
-
-CORRUPT_FILE_MESSAGE = (
-    "无法读取该 Excel 文件，文件可能已损坏。请在 Excel 中打开并重新保存为 .xlsx 后上传。"
-)
 
 
 @dataclass
@@ -88,11 +76,18 @@ class OpenedSheet:
 
     def rows(self) -> Iterator[RawRow]:
         """Yield every row below the header, blank rows included."""
-        for index, values in enumerate(self._sheet.iter_rows()):
-            number = index + 1  # iter_rows starts at row 1 even when the sheet starts lower
-            if number <= self.header_row:
-                continue
-            yield self._raw_row(number, values)
+        calamine_rows = None
+        number = 0  # iter_rows starts at row 1 even when the sheet starts lower
+        while True:
+            with library_errors("read the rows"):
+                if calamine_rows is None:
+                    calamine_rows = iter(self._sheet.iter_rows())
+                values = next(calamine_rows, None)
+            if values is None:
+                return
+            number += 1
+            if number > self.header_row:
+                yield self._raw_row(number, values)
 
     def _raw_row(self, number: int, values: list) -> RawRow:
         cells = {}
@@ -129,7 +124,6 @@ def check_workbook_format(path: Path) -> None:
         )
     with zipfile.ZipFile(path) as archive:
         names = set(archive.namelist())
-        _check_unpacked_size(archive)
     if "xl/workbook.xml" not in names:
         if "xl/workbook.bin" in names:
             detail = "这是 Excel 二进制工作簿（.xlsb）"
@@ -140,125 +134,110 @@ def check_workbook_format(path: Path) -> None:
         raise ImportFileError(f"{detail}，无法读取。请另存为 Excel 工作簿（.xlsx）后重新上传。")
 
 
-def _max_unpacked_bytes() -> int:
-    from flask import current_app, has_app_context
-
+def configured_max_unpacked_bytes() -> int:
+    """Return IMPORT_MAX_UNPACKED_BYTES of the current app, or the default outside one."""
     if has_app_context():
         return current_app.config.get("IMPORT_MAX_UNPACKED_BYTES", DEFAULT_MAX_UNPACKED_BYTES)
     return DEFAULT_MAX_UNPACKED_BYTES
 
 
-def _check_unpacked_size(archive: zipfile.ZipFile) -> None:
-    """Reject a zip bomb: too many unpacked bytes, declared or actually read.
+def open_sheet(path: Path, *, max_rows: int, max_unpacked_bytes: int | None = None) -> OpenedSheet:
+    """Open the workbook and find the sheet and header row to import.
 
-    The central directory may lie, so every part is also decompressed once; Python's zipfile
-    stops at the declared size and then fails the CRC check when more data follows.
+    Raise ``ImportFileError`` for a file that is not an .xlsx, is damaged, unpacks to more
+    than ``max_unpacked_bytes`` (None: the app setting), has no matching header, or whose
+    sheet reaches beyond ``max_rows`` data rows or ``MAX_COLUMNS`` columns.
     """
-    limit = _max_unpacked_bytes()
-    declared = sum(info.file_size for info in archive.infolist())
-    too_big = ImportFileError(
-        f"文件解压后超过 {limit // (1024 * 1024)} MB，不像正常的报名表（可能含有大量空白格式或异常数据）。"
-        "请把数据复制到“下载导入模板”得到的新表格中再上传。"
-    )
-    if declared > limit:
-        raise too_big
-    read = 0
-    try:
-        for info in archive.infolist():
-            with archive.open(info) as stream:
-                while chunk := stream.read(1 << 20):
-                    read += len(chunk)
-                    if read > limit:
-                        raise too_big
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as error:
-        log.warning("upload failed the zip integrity check: %s", type(error).__name__)
-        raise ImportFileError(CORRUPT_FILE_MESSAGE) from error
-
-
-def check_sheet_extent(path: Path, sheet_name: str) -> None:
-    """Reject a sheet whose used range is far beyond an enrollment list, before calamine."""
-    with zipfile.ZipFile(path) as archive:
-        member = _sheet_member(archive, sheet_name)
-        if member is None or member not in archive.namelist():
-            raise ImportFileError(CORRUPT_FILE_MESSAGE)
-        last_row, last_column = _scan_extent(archive, member)
-    if last_column > MAX_SHEET_COLUMNS or last_row > MAX_SHEET_ROWS:
-        last_cell = f"{column_letter(last_column - 1)}{last_row}"
-        raise ImportFileError(
-            f"工作表“{sheet_name}”的使用范围一直延伸到单元格 {last_cell}，远超报名表的大小。"
-            "请删除数据下方和右侧多余的行和列（设置过格式的空单元格也算在内），"
-            "或把数据复制到新的模板中再上传。"
-        )
-
-
-def _scan_extent(archive: zipfile.ZipFile, member: str) -> tuple[int, int]:
-    """Return the largest row number and 1-based column named in a sheet's XML."""
-    last_row = last_column = 0
-    tail = b""
-    with archive.open(member) as stream:
-        while chunk := stream.read(1 << 20):
-            text = tail + chunk
-            for pattern in (_CELL_REF_ATTRIBUTE, _DIMENSION_REF):
-                for letters, digits in pattern.findall(text):
-                    last_row = max(last_row, int(digits))
-                    last_column = max(last_column, _column_number(letters))
-            tail = chunk[-64:]
-    return last_row, last_column
-
-
-def _column_number(letters: bytes) -> int:
-    number = 0
-    for letter in letters:
-        number = number * 26 + letter - ord("A") + 1
-    return number
-
-
-def open_sheet(path: Path) -> OpenedSheet:
-    """Open the workbook and find the sheet and header row to import."""
     check_workbook_format(path)
-    try:
+    if max_unpacked_bytes is None:
+        max_unpacked_bytes = configured_max_unpacked_bytes()
+    extents = inspect_package(path, max_unpacked_bytes)
+    with library_errors("open the workbook"):
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
-    except Exception as error:  # calamine raises several types for broken archives
-        log.warning("calamine could not open an upload: %s", type(error).__name__)
-        raise ImportFileError(CORRUPT_FILE_MESSAGE) from error
-    candidates = [
-        meta.name
-        for meta in workbook.sheets_metadata
-        if meta.typ == python_calamine.SheetTypeEnum.WorkSheet
-        and meta.visible == python_calamine.SheetVisibleEnum.Visible
-    ]
+        candidates = [
+            meta.name
+            for meta in workbook.sheets_metadata
+            if meta.typ == python_calamine.SheetTypeEnum.WorkSheet
+            and meta.visible == python_calamine.SheetVisibleEnum.Visible
+        ]
     if not candidates:
         raise ImportFileError("工作簿中没有可见的工作表，请在第一个工作表中填写报名数据。")
 
-    first_error = None
+    first_error: Exception | None = None
     for name in candidates:
+        extent = extents.get(name)
+        if extent is None:
+            log.warning("calamine lists sheet %r that workbook.xml does not map", name)
+            raise corrupt_file_error()
         try:
-            check_sheet_extent(path, name)
+            check_extent(name, extent, max_rows)
+        except ImportFileError as error:
+            first_error = first_error or error
+            continue
+        with library_errors("read a sheet"):
             sheet = workbook.get_sheet_by_name(name)
             header_row, header = _find_header(sheet)
-            formula_cells = _formulas_without_value(path, name)
-        except ImportFileError:
-            raise
-        except Exception as error:  # calamine's XmlError and others, ElementTree's ParseError
-            log.warning("reading sheet of an upload failed: %s", type(error).__name__)
-            raise ImportFileError(CORRUPT_FILE_MESSAGE) from error
+            height, start = sheet.height, sheet.start
         try:
             positions = match_header(header)
         except HeaderError as error:
             first_error = first_error or error
             continue
-        first_column = sheet.start[1] if sheet.start else 0
         return OpenedSheet(
             path=path,
             sheet_name=name,
             header_row=header_row,
-            first_column=first_column,
+            first_column=start[1] if start else 0,
             positions=positions,
-            data_rows=max(0, sheet.height - header_row) if sheet.height else 0,
+            data_rows=max(0, height - header_row) if height else 0,
             _sheet=sheet,
-            _formula_cells=formula_cells,
+            _formula_cells=_formulas_without_value(path, extent),
         )
+    if isinstance(first_error, ImportFileError):
+        raise first_error
     raise ImportFileError(str(first_error))
+
+
+def check_extent(sheet_name: str, extent: SheetExtent, max_rows: int) -> None:
+    """Reject a sheet whose used range calamine could not lay out in memory.
+
+    Rows are limited to ``max_rows`` plus the rows where a header may sit, because a data
+    row beyond that is rejected anyway. Formatted empty cells count: they are part of the
+    used range that Excel saves, and the user clears them the same way.
+    """
+    row_limit = max_rows + HEADER_SEARCH_ROWS
+    if extent.last_row <= row_limit and extent.last_column <= MAX_COLUMNS:
+        return
+    last_cell = f"{column_letter(max(extent.last_column, 1) - 1)}{extent.last_row}"
+    raise ImportFileError(
+        f"工作表“{sheet_name}”的使用范围一直延伸到单元格 {last_cell}"
+        f"（第 {extent.last_row} 行、第 {extent.last_column} 列），"
+        f"超出了可导入的范围（最多 {row_limit} 行、{MAX_COLUMNS} 列）。"
+        "请在 Excel 中按 Ctrl+End 找到这个单元格，删除数据下方和右侧多余的行和列"
+        "（选中整行或整列后右键“删除”；只清除内容不够，设置过格式或边框的空单元格也算在内），"
+        f"保存后重新上传。如果报名数据确实超过 {max_rows} 行，请拆分成多个文件分别导入。"
+    )
+
+
+@contextmanager
+def library_errors(step: str) -> Iterator[None]:
+    """Turn any error of the reading library or an XML parser into the damaged-file message.
+
+    A Rust panic inside calamine reaches Python as pyo3's PanicException, which derives from
+    BaseException, so it is caught by name; other BaseExceptions pass through.
+    """
+    try:
+        yield
+    except ImportFileError:
+        raise
+    except Exception as error:
+        log.warning("could not %s of an upload: %s: %s", step, type(error).__name__, error)
+        raise corrupt_file_error() from error
+    except BaseException as error:
+        if type(error).__name__ != "PanicException":
+            raise
+        log.warning("calamine panicked trying to %s of an upload: %s", step, error)
+        raise corrupt_file_error() from error
 
 
 def _find_header(sheet: python_calamine.CalamineSheet) -> tuple[int, list]:
@@ -274,43 +253,17 @@ def _find_header(sheet: python_calamine.CalamineSheet) -> tuple[int, list]:
     return first_row or (1, [])
 
 
-def _formulas_without_value(path: Path, sheet_name: str) -> set[tuple[int, int]]:
+def _formulas_without_value(path: Path, extent: SheetExtent) -> set[tuple[int, int]]:
     """Find formula cells saved without a cached value, as (row number, 0-based column)."""
-    with zipfile.ZipFile(path) as archive:
-        member = _sheet_member(archive, sheet_name)
-        if member is None or not _contains_formula(archive, member):
-            return set()
-        with archive.open(member) as stream:
-            return _scan_formula_cells(stream)
-
-
-def _sheet_member(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
-    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    relation_id = None
-    for sheet in workbook.iter(f"{{{_MAIN_NS}}}sheet"):
-        if sheet.get("name") == sheet_name:
-            relation_id = sheet.get(f"{{{_REL_NS}}}id")
-    if relation_id is None:
-        return None
-    relations = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    for relation in relations.iter(f"{{{_PACKAGE_REL_NS}}}Relationship"):
-        if relation.get("Id") == relation_id:
-            target = relation.get("Target", "")
-            if target.startswith("/"):
-                return target.lstrip("/")
-            return posixpath.normpath(posixpath.join("xl", target))
-    return None
-
-
-def _contains_formula(archive: zipfile.ZipFile, member: str) -> bool:
-    """Search the raw XML for an <f> element in chunks; most uploads have no formula."""
-    tail = b""
-    with archive.open(member) as stream:
-        while chunk := stream.read(1 << 20):
-            if _FORMULA_TAG.search(tail + chunk):
-                return True
-            tail = chunk[-32:]
-    return False
+    if not extent.has_formula:
+        return set()
+    # inspect_package has checked that the member inflates to the size it declares.
+    with (
+        library_errors("scan the formulas"),
+        zipfile.ZipFile(path) as archive,
+        archive.open(extent.member) as stream,
+    ):
+        return _scan_formula_cells(stream)
 
 
 def _scan_formula_cells(stream) -> set[tuple[int, int]]:

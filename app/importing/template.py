@@ -82,7 +82,7 @@ def build_template(catalog: CatalogSnapshot, max_rows: int) -> Workbook:
     ranges = _write_options(options_sheet, catalog)
     options_sheet.sheet_state = "hidden"
     _add_dropdowns(data_sheet, ranges, max_rows)
-    _format_text_columns(data_sheet)
+    _format_text_columns(data_sheet, max_rows)
     _write_instructions(workbook.create_sheet(INSTRUCTIONS_SHEET, index=1), catalog)
     workbook.active = 0
     return workbook
@@ -141,11 +141,14 @@ def _add_dropdowns(sheet: Worksheet, ranges: dict[str, str], max_rows: int) -> N
         sheet.add_data_validation(validation)
 
 
-def _format_text_columns(sheet: Worksheet) -> None:
+def _format_text_columns(sheet: Worksheet, max_rows: int) -> None:
+    # Formatted cells count towards the sheet's used range, which the import limits to
+    # max_rows data rows, so the template formats no row beyond that.
+    last_row = min(TEXT_FORMAT_ROWS, max_rows) + 1
     for label in TEXT_COLUMNS:
         index = column_index(label)
         sheet.column_dimensions[get_column_letter(index)].number_format = TEXT
-        for row in range(2, TEXT_FORMAT_ROWS + 2):
+        for row in range(2, last_row + 1):
             sheet.cell(row=row, column=index).number_format = TEXT
 
 

@@ -15,6 +15,7 @@ from app.extensions import db
 from app.importing import columns as col
 from app.importing.catalog import CatalogSnapshot, load_catalog
 from app.importing.identifiers import (
+    CONTROL_CHARACTER,
     RESIDENT_ID,
     FieldError,
     check_other_id,
@@ -24,6 +25,8 @@ from app.importing.identifiers import (
     id_number_from_number,
     normalize_mobile,
     normalize_text,
+    shorten,
+    strip_format_characters,
 )
 from app.importing.reader import RawRow, open_sheet
 from app.importing.report import CellError, ImportFileError, ImportReport, RowResult, RowStatus
@@ -31,7 +34,11 @@ from app.models import Enrollment, EnrollmentStatus, Trainee, now
 
 # Maximum lengths of the database columns that free-text cells go into.
 MAX_LENGTHS = {col.NAME: 50, col.DEGREE: 32}
+# Maximum length of a cell shown in the preview table and the report. The error workbook
+# contains the whole cell.
+MAX_SHOWN_VALUE = 200
 PROGRESS_EVERY = 500
+NO_DATA_MESSAGE = "文件中没有报名数据：表头下方没有填写任何行，请填写后重新上传。"
 
 _WHITESPACE = re.compile(r"\s+")
 
@@ -69,7 +76,7 @@ def validate_workbook(
 
     ``progress(processed_rows, total_rows)`` is called every few hundred rows.
     """
-    sheet = open_sheet(Path(path))
+    sheet = open_sheet(Path(path), max_rows=max_rows)
     if sheet.data_rows > max_rows:
         raise ImportFileError(
             f"文件第 {sheet.header_row} 行表头以下共有 {sheet.data_rows} 行，超过单次导入上限 "
@@ -84,6 +91,8 @@ def validate_workbook(
         if progress and len(results) % PROGRESS_EVERY == 0:
             progress(len(results), sheet.data_rows)
     _drop_trailing_blank_rows(results)
+    if not results:
+        raise ImportFileError(NO_DATA_MESSAGE)
     check_duplicates_in_file(results)
     if unit_id is not None:
         check_against_stored(results, unit_id)
@@ -104,6 +113,7 @@ def _drop_trailing_blank_rows(results: list[RowResult]) -> None:
 
 def validate_row(raw: RawRow, context: ValidationContext) -> RowResult:
     """Check one row's cells on their own, without the database or other rows."""
+    raw.cells = {label: _visible_text(value) for label, value in raw.cells.items()}
     if raw.is_blank():
         return RowResult(row=raw.number, status=RowStatus.SKIP)
     result = RowResult(
@@ -111,6 +121,10 @@ def validate_row(raw: RawRow, context: ValidationContext) -> RowResult:
     )
     _RowChecker(raw, result, context).check_all()
     return result
+
+
+def _visible_text(value: object) -> object:
+    return strip_format_characters(value) if isinstance(value, str) else value
 
 
 class _RowChecker:
@@ -142,7 +156,7 @@ class _RowChecker:
                 column=label,
                 kind=kind,
                 message=message,
-                value=display_value(self.raw.cells.get(label)),
+                value=shorten(display_value(self.raw.cells.get(label)), MAX_SHOWN_VALUE),
                 cell=self.raw.references.get(label, ""),
             )
         )
@@ -176,6 +190,15 @@ class _RowChecker:
         if value is None:
             return
         text = _WHITESPACE.sub(" ", normalize_text(display_value(value)))
+        control = CONTROL_CHARACTER.search(text)
+        if control:
+            self.fail(
+                label,
+                "control_character",
+                f"“{label}”中含有看不见的控制字符（U+{ord(control.group()):04X}），"
+                "请清空该单元格后重新输入。",
+            )
+            return
         limit = MAX_LENGTHS[label]
         if len(text) > limit:
             self.fail(label, "too_long", f"“{label}”最多 {limit} 个字，当前 {len(text)} 个字。")
@@ -192,7 +215,8 @@ class _RowChecker:
             self.fail(
                 label,
                 "unknown_option",
-                f"“{display_value(value)}”不是有效的{label}，请从下拉列表中选择：{'、'.join(allowed)}。",
+                f"“{shorten(display_value(value))}”不是有效的{label}，"
+                f"请从下拉列表中选择：{'、'.join(allowed)}。",
             )
             return
         self.result.values[label] = chosen
@@ -207,7 +231,7 @@ class _RowChecker:
             self.fail(
                 label,
                 "invalid_yes_no",
-                f"“{label}”只能填“是”或“否”，当前为“{display_value(value)}”。",
+                f"“{label}”只能填“是”或“否”，当前为“{shorten(display_value(value))}”。",
             )
             return
         self.result.values[label] = chosen

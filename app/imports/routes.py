@@ -2,6 +2,7 @@
 
 import logging
 from io import BytesIO
+from urllib.parse import quote
 
 from flask import (
     abort,
@@ -37,9 +38,8 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def template():
     """下载导入模板: the template with today's catalog in its dropdowns."""
     content = template_bytes(load_catalog(), current_app.config["IMPORT_MAX_ROWS"])
-    return send_file(
-        BytesIO(content), mimetype=XLSX_MIME, as_attachment=True, download_name=TEMPLATE_FILE_NAME
-    )
+    response = send_file(BytesIO(content), mimetype=XLSX_MIME)
+    return _as_attachment(response, TEMPLATE_FILE_NAME, "enrollment-import-template.xlsx")
 
 
 @bp.route("/upload", methods=["GET", "POST"])
@@ -153,7 +153,8 @@ def errors(job_id: str):
     path = jobs.error_workbook_path(import_job)
     if not path.exists():
         abort(404)
-    return send_file(path, mimetype=XLSX_MIME, as_attachment=True, download_name=ERROR_FILE_NAME)
+    response = send_file(path, mimetype=XLSX_MIME)
+    return _as_attachment(response, ERROR_FILE_NAME, f"import-errors-{import_job.id[:8]}.xlsx")
 
 
 @bp.route("/<job_id>/cancel", methods=["POST"])
@@ -168,6 +169,21 @@ def cancel(job_id: str):
         return redirect(url_for("imports.job", job_id=import_job.id))
     flash("已取消本次导入，没有保存任何数据。", "info")
     return redirect(url_for("imports.upload"))
+
+
+def _as_attachment(response, file_name: str, ascii_name: str):
+    """Name a download in Chinese (RFC 6266 filename*) with a readable ASCII fallback.
+
+    send_file would derive the fallback by dropping non-ASCII characters, which leaves a
+    Chinese name as ".xlsx".
+    """
+    response.headers.set(
+        "Content-Disposition",
+        "attachment",
+        filename=ascii_name,
+        **{"filename*": f"UTF-8''{quote(file_name)}"},
+    )
+    return response
 
 
 def _own_job(job_id: str):
