@@ -47,7 +47,7 @@ class ProcessInstance(db.Model):
     subject_id: Mapped[int] = mapped_column()
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=InstanceStatus.RUNNING, index=True)
-    # Workflow state without the spec (see workflows.persistence).
+    # Workflow state without the spec (see workflows.serialization).
     state_json: Mapped[str] = mapped_column(Text)
     # Earliest due time of a waiting BPMN timer event, so the scheduler finds due instances
     # without deserialising every workflow.
