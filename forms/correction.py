@@ -153,7 +153,9 @@ class EnrollmentCorrectionForm(FlaskForm):
             )
         )
         if others:
-            message = f"该学员已有“{self.training_project.data}”的报名，不能重复报名，请选择其他项目。"
+            message = (
+                f"该学员已有“{self.training_project.data}”的报名，不能重复报名，请选择其他项目。"
+            )
             self.training_project.errors = [*self.training_project.errors, message]
             raise ValidationError(message)
 

@@ -19,9 +19,7 @@ log = logging.getLogger("scheduler")
 TIMER_SWEEP_SECONDS = 30
 
 
-def build_scheduler(
-    app, scheduler_class: type[BaseScheduler] = BlockingScheduler
-) -> BaseScheduler:
+def build_scheduler(app, scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
     """Create the scheduler with its job store in the application database."""
     store = SQLAlchemyJobStore(engine=db.engine, tablename="apscheduler_jobs")
     scheduler = scheduler_class(
@@ -46,7 +44,7 @@ def main() -> int:
     with app.app_context():
         lock = LeaderLock(db.engine)
         if not lock.acquire():
-            log.error("another scheduler process holds the lock; exiting")
+            log.error("scheduler lock is taken by another scheduler process; exiting")
             return 1
         scheduler = build_scheduler(app)
 

@@ -88,10 +88,14 @@ def check_expression(expression: str) -> None:
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in SAFE_FUNCTIONS:
                 raise UnsafeExpression(
-                    "表达式只能调用 " + ", ".join(sorted(SAFE_FUNCTIONS)) + " (function not allowed)"
+                    "表达式只能调用 "
+                    + ", ".join(sorted(SAFE_FUNCTIONS))
+                    + " (function not allowed)"
                 )
             if node.keywords:
-                raise UnsafeExpression("表达式中的函数调用不能使用关键字参数 (no keyword arguments)")
+                raise UnsafeExpression(
+                    "表达式中的函数调用不能使用关键字参数 (no keyword arguments)"
+                )
         if not isinstance(node, _ALLOWED_NODES):
             raise UnsafeExpression(
                 f"表达式不允许使用 {type(node).__name__} (construct not allowed)"

@@ -53,8 +53,8 @@ def parse_file(path: Path, rules: SpecRules | None) -> list[tuple[str, str, str]
     ]
 
 
-# SpiffWorkflow names its own start and end task specs so; a BPMN element with the same id
-# silently replaces them and the process loses its start.
+# SpiffWorkflow uses these names for its own start and end task specs. A BPMN element with
+# the same id silently replaces them, and the process loses its start.
 RESERVED_IDS = {"Start", "End"}
 
 
@@ -112,7 +112,9 @@ def _register_version(file_name, source, digest, process_key, name, spec_json):
     )
     db.session.add(model)
     db.session.flush()
-    log.info("registered process model %s version %d from %s", process_key, model.version, file_name)
+    log.info(
+        "registered process model %s version %d from %s", process_key, model.version, file_name
+    )
     return model
 
 
@@ -124,5 +126,7 @@ def latest_model(process_key: str) -> ProcessModel:
         .limit(1)
     )
     if model is None:
-        raise LookupError(f"process model {process_key!r} is not loaded; run `flask workflows load`")
+        raise LookupError(
+            f"process model {process_key!r} is not loaded; run `flask workflows load`"
+        )
     return model

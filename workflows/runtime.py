@@ -72,7 +72,8 @@ def declared_status(workflow, ready_tasks=None) -> str | None:
         ends = [
             task
             for task in workflow.get_tasks(state=TaskState.COMPLETED)
-            if isinstance(task.task_spec, EndEvent) and _properties(task.task_spec).get("subject_status")
+            if isinstance(task.task_spec, EndEvent)
+            and _properties(task.task_spec).get("subject_status")
         ]
         if ends:
             last = max(ends, key=lambda task: task.last_state_change)
@@ -179,7 +180,11 @@ def start_processes(process_key: str, subject_type: str, subjects: list, actor: 
     # One INFO line per batch, so that submitting a thousand enrollments adds one log line.
     log.info(
         "started %d process instance(s) of %s v%d, ids %s..%s",
-        len(instance_ids), process_key, model.version, instance_ids[0], instance_ids[-1],
+        len(instance_ids),
+        process_key,
+        model.version,
+        instance_ids[0],
+        instance_ids[-1],
     )
     return instance_ids
 
@@ -301,7 +306,10 @@ def _conditional_update(task: HumanTask, user: User, where, values: dict) -> Non
 def claim_task(task_id: int, user: User) -> HumanTask:
     task = get_visible_task(task_id, user)
     _conditional_update(
-        task, user, [HumanTask.claimed_by_id.is_(None)], {"claimed_by_id": user.id, "claimed_at": now()}
+        task,
+        user,
+        [HumanTask.claimed_by_id.is_(None)],
+        {"claimed_by_id": user.id, "claimed_at": now()},
     )
     db.session.commit()
     db.session.refresh(task)
@@ -314,7 +322,10 @@ def release_task(task_id: int, user: User) -> HumanTask:
     if task.claimed_by_id != user.id:
         raise TaskConflict("只能释放自己认领的任务。")
     _conditional_update(
-        task, user, [HumanTask.claimed_by_id == user.id], {"claimed_by_id": None, "claimed_at": None}
+        task,
+        user,
+        [HumanTask.claimed_by_id == user.id],
+        {"claimed_by_id": None, "claimed_at": None},
     )
     db.session.commit()
     db.session.refresh(task)
@@ -397,7 +408,11 @@ def complete_task(task_id: int, user: User, data: dict) -> HumanTask:
     db.session.expire(task)
     log.info(
         "human task %s (%s) completed by user %s; instance %s is %s",
-        task.id, task.task_spec_name, user.id, instance.id, instance.status,
+        task.id,
+        task.task_spec_name,
+        user.id,
+        instance.id,
+        instance.status,
     )
     return task
 
@@ -452,9 +467,7 @@ def advance_instance(instance: ProcessInstance) -> bool:
         return False
     adapter = adapter_for(instance.subject_type)
     subject = adapter.load(instance.subject_id)
-    _sync_human_tasks(
-        instance, workflow, subject, adapter, _group_ids(), _open_rows(instance.id)
-    )
+    _sync_human_tasks(instance, workflow, subject, adapter, _group_ids(), _open_rows(instance.id))
     status = declared_status(workflow)
     if status:
         adapter.apply_statuses([StatusChange(subject, status, None, "定时器", None)])

@@ -70,7 +70,9 @@ def load_spec(process_model_id: int, spec_json: str):
     dct = json.loads(spec_json)
     registry = FULL_SERIALIZER.registry
     spec = registry.restore(dct["spec"])
-    subprocess_specs = {name: registry.restore(sub) for name, sub in dct["subprocess_specs"].items()}
+    subprocess_specs = {
+        name: registry.restore(sub) for name, sub in dct["subprocess_specs"].items()
+    }
     return spec, subprocess_specs
 
 

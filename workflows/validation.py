@@ -85,7 +85,7 @@ def _check_timer_literal(file_name: str, task_spec, expression: str) -> None:
     # Timer expressions are expressions: an ISO duration needs quotes ("PT48H").
     text = expression.strip()
     if _BARE_ISO_DURATION.match(text):
-        _fail(file_name, task_spec, f"定时器表达式 {text} 需要加引号，例如 \"PT48H\"")
+        _fail(file_name, task_spec, f'定时器表达式 {text} 需要加引号，例如 "PT48H"')
 
 
 def _check_user_task(file_name: str, task_spec, rules: SpecRules) -> None:
@@ -100,4 +100,6 @@ def _check_user_task(file_name: str, task_spec, rules: SpecRules) -> None:
         _fail(file_name, task_spec, "用户任务必须放在泳道中 (user task is in no lane)")
     if rules.lane_names and task_spec.lane not in rules.lane_names:
         known = ", ".join(sorted(rules.lane_names))
-        _fail(file_name, task_spec, f"泳道 '{task_spec.lane}' 没有对应的用户组，现有用户组: {known}")
+        _fail(
+            file_name, task_spec, f"泳道 '{task_spec.lane}' 没有对应的用户组，现有用户组: {known}"
+        )

@@ -1,12 +1,11 @@
 """Checks of an uploaded .xlsx package before python-calamine opens it.
 
 calamine trusts the zip and the sheet XML: it inflates every part it reads in full and
-allocates a cell for every position between the first and the last cell that contains a value.
-A few kilobytes can therefore make it allocate hundreds of gigabytes and abort the process,
-which Python cannot catch. So the package is checked here first: the sizes that the zip's
-central directory declares, then the real inflated size of every member, read once as a
-stream with a byte budget, and while it streams, the last row and column that each worksheet
-uses.
+allocates a cell for every position between the first and the last cell that contains a
+value. A few kilobytes can therefore make it allocate hundreds of gigabytes and abort the
+process, which Python cannot catch. So the package is checked here first. The sizes that the
+zip's central directory declares come first. Then every member is inflated once as a stream
+within a byte budget, and each worksheet's last row and column are measured on the way.
 """
 
 import copy
@@ -306,8 +305,9 @@ class _ExtentScanner:
     """Track the last row and column of a worksheet's cells from the streamed XML.
 
     It counts every <row> and <c> element, values or not, and the <dimension> element. The
-    largest position that any of them names is the extent. A cell or row without an r attribute follows the previous one, as in
-    calamine. Only start tags are handled, so long texts never collect in memory.
+    largest position that any of them names is the extent. A cell or row without an r
+    attribute follows the previous one, as in calamine. Only start tags are handled, so long
+    texts never collect in memory.
     """
 
     def __init__(self, member: str):

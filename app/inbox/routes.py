@@ -222,7 +222,9 @@ def task(task_id: int):
             db.session.rollback()
             return _render_task(human_task, form)
         if changed:
-            data["note"] = "；".join(filter(None, [data.get("note"), "修改了" + "、".join(changed)]))
+            data["note"] = "；".join(
+                filter(None, [data.get("note"), "修改了" + "、".join(changed)])
+            )
     try:
         complete_task(task_id, current_user, data)
     except TaskError as error:

@@ -13,14 +13,11 @@ from app.processes import bp
 @staff_required
 def index():
     """List every version of every process model with its running and finished instances."""
-    counts = (
-        select(
-            ProcessInstance.process_model_id,
-            func.count().filter(ProcessInstance.status == InstanceStatus.RUNNING),
-            func.count().filter(ProcessInstance.status != InstanceStatus.RUNNING),
-        )
-        .group_by(ProcessInstance.process_model_id)
-    )
+    counts = select(
+        ProcessInstance.process_model_id,
+        func.count().filter(ProcessInstance.status == InstanceStatus.RUNNING),
+        func.count().filter(ProcessInstance.status != InstanceStatus.RUNNING),
+    ).group_by(ProcessInstance.process_model_id)
     by_model = {model_id: (running, done) for model_id, running, done in db.session.execute(counts)}
     models = db.session.scalars(
         select(ProcessModel).order_by(ProcessModel.process_key, ProcessModel.version.desc())

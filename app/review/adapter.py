@@ -29,11 +29,11 @@ class EnrollmentAdapter:
         }
 
     def apply_statuses(self, changes: list[StatusChange]) -> None:
-        """Write status changes with one executemany UPDATE and one multi-row INSERT.
+        """Write status changes with one UPDATE per column set and one multi-row INSERT.
 
-        A unit admin may submit a thousand enrollments at once; per-object ORM flushes cost
-        several times the database work, so the columns are written with one statement per column set and
-        the loaded objects updated in place without being marked dirty.
+        A unit admin may submit a thousand enrollments at once, and per-object ORM flushes
+        cost several times the database work. The loaded objects are updated in place
+        without being marked dirty, so no flush writes them again.
         """
         updates = []
         transitions = []
