@@ -65,19 +65,23 @@ def _migrations_dir():
 
 def _register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
+    from app.completion import bp as completion_bp
     from app.enrollments import bp as enrollments_bp
     from app.errors import register_error_handlers
     from app.imports import bp as imports_bp
     from app.inbox import bp as inbox_bp
     from app.processes import bp as processes_bp
     from app.staff import bp as staff_bp
+    from app.trainees import bp as trainees_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(enrollments_bp)
+    app.register_blueprint(completion_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(processes_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(trainees_bp)
     register_error_handlers(app)
 
 

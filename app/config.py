@@ -39,6 +39,15 @@ class Config:
     # Run import jobs in the request thread instead of a background thread (tests).
     IMPORT_INLINE = os.environ.get("IMPORT_INLINE", "0") == "1"
 
+    # Enrollment documents (资料上传). Kept outside the static folder: they are served only
+    # through an access-checked view.
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))
+    # Stored images are re-encoded with the longest side at most this many pixels.
+    UPLOAD_MAX_SIDE = int(os.environ.get("UPLOAD_MAX_SIDE", 2000))
+    UPLOAD_JPEG_QUALITY = int(os.environ.get("UPLOAD_JPEG_QUALITY", 85))
+    # How long a trainee activation code stays valid.
+    ACTIVATION_CODE_HOURS = int(os.environ.get("ACTIVATION_CODE_HOURS", 72))
+
     BPMN_DIR = os.environ.get("BPMN_DIR", str(BASE_DIR / "bpmn"))
     PAGE_SIZE = 10
 

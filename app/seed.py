@@ -51,6 +51,7 @@ DEMO_UNIT = {
     "credit_code": "91350200MA2XN8QK7N",
     "contact_name": "李明",
     "contact_phone": "0592-5551234",
+    "address": "厦门市湖里区示范路 88 号",
 }
 DEMO_ACCOUNTS = [
     # (username, password, display name, role)

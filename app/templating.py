@@ -33,3 +33,17 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.filters["dt"] = format_datetime
     app.jinja_env.filters["yuan"] = format_fen
     app.jinja_env.filters["enrollment_status"] = lambda s: EnrollmentStatus.LABELS.get(s, s)
+    app.jinja_env.globals["enrollment_documents"] = _enrollment_documents
+    app.jinja_env.globals["enrollment_unit_info"] = _enrollment_unit_info
+
+
+def _enrollment_documents(enrollment) -> dict:
+    from app.documents.storage import current_documents
+
+    return current_documents(enrollment)
+
+
+def _enrollment_unit_info(enrollment):
+    from app.completion.steps import unit_info
+
+    return unit_info(enrollment)

@@ -138,7 +138,19 @@ class EnrollmentCorrectionForm(FlaskForm):
             if field.raw_data and getattr(record, attribute) != value:
                 setattr(record, attribute, value)
                 changed.append(field.label.text)
+        self._check_complete(enrollment)
         return changed
+
+    def _check_complete(self, enrollment: Enrollment) -> None:
+        """Refuse to resubmit an enrollment whose four steps are not all complete."""
+        from app.review.service import documents_by_enrollment, incomplete_reason
+
+        documents = documents_by_enrollment([enrollment.id]).get(enrollment.id, {})
+        reason = incomplete_reason(enrollment, documents)
+        if reason:
+            message = f"{reason}。请先在报名管理中点击【完善资料】补齐后再重新提交。"
+            self.action.errors = [*self.action.errors, message]
+            raise ValidationError(message)
 
     def _check_no_duplicate(self, enrollment: Enrollment) -> None:
         others = db.session.scalar(

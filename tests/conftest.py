@@ -47,6 +47,7 @@ def app(tmp_path_factory, database_url):
         TestConfig,
         SQLALCHEMY_DATABASE_URI=database_url,
         IMPORT_DIR=str(tmp_dir / "imports"),
+        UPLOAD_DIR=str(tmp_dir / "uploads"),
         IMPORT_INLINE=True,
     )
     with app.app_context():
@@ -194,3 +195,57 @@ def screenshot_dir(request) -> Path:
     folder = ARTIFACTS / request.node.name
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+# --- Complete enrollments ------------------------------------------------------------------
+
+
+def _small_jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 420), (250, 250, 250)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def complete_enrollments(enrollments) -> None:
+    """Fill in what the four-step form asks for, so that the enrollments can be submitted.
+
+    Writes a small real JPEG per document kind under UPLOAD_DIR (call inside an app context).
+    """
+    import hashlib
+    import secrets
+    from pathlib import Path
+
+    from flask import current_app
+
+    from app.models import DocumentKind, EnrollmentDocument, now
+
+    data = _small_jpeg()
+    directory = Path(current_app.config["UPLOAD_DIR"]) / "tests"
+    directory.mkdir(parents=True, exist_ok=True)
+    for enrollment in enrollments:
+        unit = enrollment.unit
+        unit.address = unit.address or "厦门市思明区测试路 1 号"
+        unit.contact_name = unit.contact_name or "测试联系人"
+        unit.contact_phone = unit.contact_phone or "0592-5550000"
+        enrollment.committed_at = now()
+        for kind in DocumentKind.REQUIRED:
+            name = secrets.token_hex(8)
+            (directory / f"{name}.jpg").write_bytes(data)
+            db.session.add(
+                EnrollmentDocument(
+                    enrollment_id=enrollment.id,
+                    kind=kind,
+                    token=secrets.token_urlsafe(24),
+                    storage_name=f"tests/{name}.jpg",
+                    content_type="image/jpeg",
+                    byte_size=len(data),
+                    width=300,
+                    height=420,
+                    sha256=hashlib.sha256(data).hexdigest(),
+                )
+            )
+    db.session.commit()

@@ -18,7 +18,7 @@ from app.models import (
     Trainee,
 )
 from app.seed import UNIT_GROUP
-from tests.conftest import create_unit_with_admin, extract_csrf, login
+from tests.conftest import complete_enrollments, create_unit_with_admin, extract_csrf, login
 from tests.test_enrollments_list import add_batch, add_enrollment, demo_unit
 
 pytest.importorskip("app.review.service")
@@ -36,6 +36,7 @@ def drafts(app):
                 unit, "白露", "350206200011117171", status=EnrollmentStatus.APPROVED, minutes=3
             ).id,
         ]
+        complete_enrollments([db.session.get(Enrollment, i) for i in ids[:2]])
         return ids
 
 
@@ -54,7 +55,7 @@ def test_submit_one_row(client, app, drafts):
         follow_redirects=True,
     )
     html = response.get_data(as_text=True)
-    assert "已提交 1 条报名，等待协会审核。" in html
+    assert "已提交 1 条报名（王东），等待协会审核。" in html
     with app.app_context():
         assert status_of(drafts[0]) == EnrollmentStatus.PENDING_REVIEW
         assert status_of(drafts[1]) == EnrollmentStatus.DRAFT
@@ -68,7 +69,7 @@ def test_submit_selected_reports_skipped(client, app, drafts):
         follow_redirects=True,
     )
     html = response.get_data(as_text=True)
-    assert "已提交 2 条报名，等待协会审核。" in html
+    assert "已提交 2 条报名（王东、夏文娟），等待协会审核。" in html
     assert "1 条报名未提交：白露（电梯）：" in html
     with app.app_context():
         assert status_of(drafts[0]) == EnrollmentStatus.PENDING_REVIEW
@@ -161,9 +162,10 @@ def test_submit_all_submits_filtered_drafts(client, app):
         unit = demo_unit()
         first = add_batch(unit, "20261204001")
         second = add_batch(unit, "20261204002")
-        for number in range(12):
-            add_enrollment(unit, f"甲{number}", f"A{number:08d}", batch=first)
-        add_enrollment(unit, "乙", "B00000001", batch=second)
+        complete_enrollments(
+            [add_enrollment(unit, f"甲{number}", f"A{number:08d}", batch=first) for number in range(12)]
+            + [add_enrollment(unit, "乙", "B00000001", batch=second)]
+        )
     login(client, "demo_admin", "demo123")
     page = client.get("/enrollments/?batch=20261204001").get_data(as_text=True)
     assert "共 12 条" in page

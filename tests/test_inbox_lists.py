@@ -22,7 +22,13 @@ from app.models import (
     User,
 )
 from app.review.service import open_task_for, submit_enrollments
-from tests.conftest import create_reviewer, create_unit_with_admin, extract_csrf, login
+from tests.conftest import (
+    complete_enrollments,
+    create_reviewer,
+    create_unit_with_admin,
+    extract_csrf,
+    login,
+)
 
 DEMO_UNIT_NAME = "厦门示范机电设备有限公司"
 
@@ -85,6 +91,7 @@ def add_draft(
     )
     db.session.add(enrollment)
     db.session.commit()
+    complete_enrollments([enrollment])
     return enrollment
 
 

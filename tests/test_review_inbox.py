@@ -19,7 +19,13 @@ from app.models import (
     User,
 )
 from app.review.service import open_task_for, submit_enrollments
-from tests.conftest import create_reviewer, create_unit_with_admin, extract_csrf, login
+from tests.conftest import (
+    complete_enrollments,
+    create_reviewer,
+    create_unit_with_admin,
+    extract_csrf,
+    login,
+)
 
 
 def add_enrollment(unit_code: str, name: str, id_number: str, project: str = "电梯") -> int:
@@ -34,6 +40,7 @@ def add_enrollment(unit_code: str, name: str, id_number: str, project: str = "�
     )
     db.session.add(enrollment)
     db.session.commit()
+    complete_enrollments([enrollment])
     return enrollment.id
 
 

@@ -31,7 +31,7 @@ from workflows.runtime import TaskConflict, claim_task, complete_task, start_pro
 from workflows.serialization import load_spec, load_state
 from workflows.timers import fire_due_timers
 from workflows.validation import ProcessModelError
-from tests.conftest import create_reviewer
+from tests.conftest import complete_enrollments, create_reviewer
 
 DIAGRAMS = Path(__file__).parent / "bpmn"
 REPO_BPMN = Path(__file__).parent.parent / "bpmn"
@@ -55,6 +55,7 @@ def make_enrollment(id_number: str = "350203198805122248", project: str = "ç”µæ¢
     )
     db.session.add(enrollment)
     db.session.commit()
+    complete_enrollments([enrollment])
     return enrollment
 
 

@@ -11,6 +11,7 @@ from app.auth import bp
 from app.auth.throttle import lock_message, record_failure, record_success
 from app.extensions import db, login_manager
 from app.models import Role, User
+from app.trainees.accounts import authenticate
 from forms.auth import LoginForm
 
 log = logging.getLogger(__name__)
@@ -41,32 +42,45 @@ def index():
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Log in a unit admin or an association staff member by account and password."""
+    """Log in a unit admin or staff member by account, or a trainee by ID number."""
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
-        locked = lock_message(user) if user is not None else None
-        if locked:
-            flash(locked, "danger")
-        elif user is None or not user.check_password(form.password.data):
-            if user is not None:
-                record_failure(user)
-            flash("账号或密码错误，请重新输入。", "danger")
-        elif not _role_matches(user, form.role.data):
-            flash("该账号不属于所选角色，请选择正确的登录角色。", "danger")
-        elif not user.is_active:
-            flash("该账号已停用，请联系厦门市特种设备协会工作人员。", "danger")
+        if form.role.data == Role.TRAINEE:
+            user, error = authenticate(form.username.data, form.password.data)
         else:
-            record_success(user)
+            user, error = _authenticate_account(form)
+        if error:
+            flash(error, "danger")
+        else:
             login_user(user)
             log.info("user %s logged in", user.id)
             return redirect(_safe_next() or url_for(home_endpoint(user)))
     return render_template("auth/login.html", form=form)
 
 
+def _authenticate_account(form: LoginForm) -> tuple[User | None, str | None]:
+    """Check an account log-in; return (user, None) or (None, Chinese error message)."""
+    user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
+    locked = lock_message(user) if user is not None else None
+    if locked:
+        return None, locked
+    if user is None or not user.check_password(form.password.data):
+        if user is not None:
+            record_failure(user)
+        return None, "账号或密码错误，请重新输入。"
+    if not _role_matches(user, form.role.data):
+        return None, "该账号不属于所选角色，请选择正确的登录角色。"
+    if not user.is_active:
+        return None, "该账号已停用，请联系厦门市特种设备协会工作人员。"
+    record_success(user)
+    return user, None
+
+
 def _role_matches(user: User, chosen: str) -> bool:
     if chosen == Role.UNIT_ADMIN:
         return user.role == Role.UNIT_ADMIN
+    if chosen == Role.TRAINEE:
+        return False  # trainees log in by ID number, above
     return user.is_staff
 
 

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("enrollments", __name__, url_prefix="/enrollments")
 
-from app.enrollments import routes  # noqa: E402,F401
+from app.enrollments import routes  # noqa: F401

@@ -88,8 +88,23 @@ def delete(enrollment_id: int):
 @bp.route("/<int:enrollment_id>/submit", methods=["POST"])
 @unit_admin_required
 def submit(enrollment_id: int):
-    """Submit one enrollment of the admin's own unit for review."""
+    """Submit one enrollment for review, or open the four-step form if it is incomplete.
+
+    As in the manual: the admin clicks 提交 on an imported row, completes 资料上传, then
+    submits from the form.
+    """
+    from app.completion.steps import first_incomplete_step, missing_items, missing_summary
+    from app.documents.storage import current_documents
+
     enrollment = enrollment_or_404(current_user, enrollment_id)
+    missing = missing_items(enrollment, current_documents(enrollment))
+    step = first_incomplete_step(missing)
+    if step is not None and enrollment.status in (
+        EnrollmentStatus.DRAFT,
+        EnrollmentStatus.REJECTED,
+    ):
+        flash(f"请先完善报名资料后再提交，尚缺：{missing_summary(missing)}。", "warning")
+        return redirect(url_for("completion.step", enrollment_id=enrollment.id, step=step))
     _submit([enrollment])
     return redirect(_list_url())
 
@@ -137,13 +152,15 @@ SKIPPED_NAMES_SHOWN = 10
 
 def _submit(enrollments: list[Enrollment]) -> None:
     # Imported here so that this module loads before the review package exists.
-    from app.review.service import submit_enrollments
+    from app.review.service import submit_or_resubmit
 
-    result = submit_enrollments(enrollments, current_user)
+    result = submit_or_resubmit(enrollments, current_user)
     db.session.commit()
 
     if result.submitted:
-        flash(f"已提交 {len(result.submitted)} 条报名，等待协会审核。", "success")
+        names = "、".join(e.trainee.name for e in result.submitted[:SKIPPED_NAMES_SHOWN])
+        more = "等" if len(result.submitted) > SKIPPED_NAMES_SHOWN else ""
+        flash(f"已提交 {len(result.submitted)} 条报名（{names}{more}），等待协会审核。", "success")
     if result.skipped:
         reasons = "；".join(
             f"{enrollment.trainee.name}（{enrollment.training_project}）：{reason}"

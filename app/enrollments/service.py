@@ -34,11 +34,18 @@ class EnrollmentFilters:
 
 
 def enrollments_visible_to(user: User) -> Select:
-    """Select the enrollments a user may see: one unit's for a unit admin, all for staff."""
+    """Select the enrollments a user may see.
+
+    Staff see all, a unit admin sees the unit's, and a trainee sees only their own.
+    """
     stmt = select(Enrollment)
-    if not user.is_staff:
-        stmt = stmt.where(Enrollment.unit_id == user.unit_id)
-    return stmt
+    if user.is_staff:
+        return stmt
+    if user.is_trainee:
+        return stmt.where(Enrollment.trainee_id == user.trainee_id)
+    if user.is_unit_admin:
+        return stmt.where(Enrollment.unit_id == user.unit_id)
+    return stmt.where(False)
 
 
 def filtered_enrollments(user: User, filters: EnrollmentFilters) -> Select:
@@ -111,8 +118,11 @@ def deletion_block_reason(enrollment: Enrollment) -> str | None:
 
 
 def delete_enrollment(enrollment: Enrollment, actor: User) -> None:
-    """Delete a 待提交 enrollment and its status history; the trainee record stays."""
+    """Delete a 待提交 enrollment, its documents and status history; the trainee stays."""
+    from app.documents.storage import delete_all_documents
+
     enrollment_id = enrollment.id
+    delete_all_documents(enrollment)
     for transition in list(enrollment.transitions):
         db.session.delete(transition)
     db.session.delete(enrollment)

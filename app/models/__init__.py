@@ -3,6 +3,7 @@
 from app.models.accounts import Group, GroupKind, Role, Unit, User, user_groups
 from app.models.catalog import CatalogItem, CatalogKind, active_names
 from app.models.clock import now
+from app.models.document import DocumentKind, EnrollmentDocument
 from app.models.enrollment import (
     Enrollment,
     EnrollmentStatus,
@@ -23,7 +24,9 @@ from app.models.workflow import (
 __all__ = [
     "CatalogItem",
     "CatalogKind",
+    "DocumentKind",
     "Enrollment",
+    "EnrollmentDocument",
     "EnrollmentStatus",
     "EnrollmentTransition",
     "Group",

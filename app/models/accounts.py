@@ -15,8 +15,9 @@ class Role:
     STAFF = "staff"  # association staff (reviewers)
     UNIT_ADMIN = "unit_admin"  # 用人单位 administrator, belongs to one unit
     PROCESS_OWNER = "process_owner"
+    TRAINEE = "trainee"  # 学员: logs in with the ID number, sees only their own enrollments
 
-    LABELS = {STAFF: "协会", UNIT_ADMIN: "用人单位", PROCESS_OWNER: "流程管理员"}
+    LABELS = {STAFF: "协会", UNIT_ADMIN: "用人单位", PROCESS_OWNER: "流程管理员", TRAINEE: "学员"}
 
 
 class GroupKind:
@@ -41,6 +42,7 @@ class Unit(db.Model):
     credit_code: Mapped[str] = mapped_column(String(18), unique=True)
     contact_name: Mapped[str] = mapped_column(String(50), default="")
     contact_phone: Mapped[str] = mapped_column(String(20), default="")
+    address: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=now)
 
     admins: Mapped[list["User"]] = relationship(back_populates="unit")
@@ -67,6 +69,13 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(32), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    # Set for role trainee only: the person this account belongs to.
+    trainee_id: Mapped[int | None] = mapped_column(ForeignKey("trainees.id"), unique=True)
+    # A trainee account starts without a usable password. The unit admin issues a one-time
+    # activation code (stored hashed, shown once), and the trainee sets a password with it.
+    activation_code_hash: Mapped[str | None] = mapped_column(String(256))
+    activation_expires_at: Mapped[datetime | None] = mapped_column()
+    activated_at: Mapped[datetime | None] = mapped_column()
     is_active_account: Mapped[bool] = mapped_column(default=True)
     # Consecutive wrong passwords, and the end of the lock they cause (see auth.throttle).
     failed_logins: Mapped[int] = mapped_column(default=0)
@@ -88,8 +97,15 @@ class User(UserMixin, db.Model):
     def is_unit_admin(self) -> bool:
         return self.role == Role.UNIT_ADMIN
 
+    @property
+    def is_trainee(self) -> bool:
+        return self.role == Role.TRAINEE
+
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
+        # An account that has not been activated has no password hash to compare with.
+        if not self.password_hash:
+            return False
         return check_password_hash(self.password_hash, password)

@@ -113,6 +113,17 @@ class Enrollment(db.Model):
     status: Mapped[str] = mapped_column(String(20), default=EnrollmentStatus.DRAFT, index=True)
     reject_reason: Mapped[str | None] = mapped_column(Text)
     process_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    # 单位信息 of the four-step form, as the application form prints them. Empty means the
+    # unit's own defaults apply (see app.completion.steps).
+    unit_address: Mapped[str] = mapped_column(String(200), default="")
+    unit_contact_name: Mapped[str] = mapped_column(String(50), default="")
+    unit_contact_phone: Mapped[str] = mapped_column(String(20), default="")
+    # When and by whom the commitment (本人承诺……) was ticked; required to submit.
+    committed_at: Mapped[datetime | None] = mapped_column()
+    committed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Values typed into a step that did not pass its checks, kept as JSON by step number so
+    # that moving between steps loses nothing.
+    form_draft: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=now, index=True)
     submitted_at: Mapped[datetime | None] = mapped_column()
     decided_at: Mapped[datetime | None] = mapped_column()

@@ -77,9 +77,7 @@ class HumanTask(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    process_instance_id: Mapped[int] = mapped_column(
-        ForeignKey("process_instances.id"), index=True
-    )
+    process_instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
     task_uuid: Mapped[str] = mapped_column(String(36), unique=True)
     task_spec_name: Mapped[str] = mapped_column(String(100))  # BPMN element id
     title: Mapped[str] = mapped_column(String(200))  # BPMN element name
@@ -109,9 +107,7 @@ class TaskComment(db.Model):
     __tablename__ = "task_comments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    process_instance_id: Mapped[int] = mapped_column(
-        ForeignKey("process_instances.id"), index=True
-    )
+    process_instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
     human_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_tasks.id"))
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)

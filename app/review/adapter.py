@@ -3,6 +3,7 @@
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.bulk import update_rows
+from app.documents.storage import purge_replaced_documents
 from app.extensions import db
 from app.models import Enrollment, EnrollmentStatus, EnrollmentTransition, now
 from workflows.subjects import StatusChange, register_subject
@@ -50,6 +51,10 @@ class EnrollmentAdapter:
             return
         update_rows(Enrollment.__table__, updates)
         db.session.connection().execute(EnrollmentTransition.__table__.insert(), transitions)
+        approved = [u["id"] for u in updates if u["status"] == EnrollmentStatus.APPROVED]
+        if approved:
+            # Replaced documents are kept only while the review may still look at them.
+            purge_replaced_documents(approved)
 
     def _changed_columns(self, change: StatusChange) -> dict | None:
         enrollment = change.subject

@@ -7,17 +7,20 @@ from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.bulk import update_rows
+from app.completion.steps import is_complete, missing_items, missing_summary
 from app.extensions import db
 from app.models import (
     Enrollment,
+    EnrollmentDocument,
     EnrollmentStatus,
+    GroupKind,
     HumanTask,
     HumanTaskStatus,
     ProcessInstance,
     User,
 )
 from app.review import adapter  # noqa: F401  (registers the enrollment subject)
-from workflows.runtime import start_processes
+from workflows.runtime import TaskError, complete_task, start_processes
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +34,17 @@ class SubmitResult:
 
 
 def submit_enrollments(enrollments: list[Enrollment], actor: User) -> SubmitResult:
-    """Start one review process instance per 待提交 enrollment, in one transaction."""
+    """Start one review process instance per complete 待提交 enrollment, in one transaction.
+
+    Enrollments that are not 待提交, or whose four steps are not complete, are skipped with
+    the reason in Chinese, naming what is missing.
+    """
     result = SubmitResult()
+    documents = documents_by_enrollment([e.id for e in enrollments])
     for enrollment in enrollments:
-        reason = _not_submittable_reason(enrollment, actor)
+        reason = _not_submittable_reason(enrollment, actor) or incomplete_reason(
+            enrollment, documents.get(enrollment.id, {})
+        )
         if reason:
             result.skipped.append((enrollment, reason))
         else:
@@ -71,6 +81,57 @@ def _not_submittable_reason(enrollment: Enrollment, actor: User) -> str | None:
     if enrollment.process_instance_id is not None:
         return "已经提交过审核"
     return None
+
+
+def submit_or_resubmit(enrollments: list[Enrollment], actor: User) -> SubmitResult:
+    """Submit 待提交 enrollments and resubmit 审核不通过 ones through their correction task.
+
+    A rejected enrollment waits in a user task of the unit's lane; resubmitting completes it
+    with ``action = "resubmit"``, which the review diagram's gateway reads.
+    """
+    rejected = [e for e in enrollments if e.status == EnrollmentStatus.REJECTED]
+    others = [e for e in enrollments if e.status != EnrollmentStatus.REJECTED]
+    result = submit_enrollments(others, actor) if others else SubmitResult()
+    documents = documents_by_enrollment([e.id for e in rejected])
+    for enrollment in rejected:
+        reason = incomplete_reason(enrollment, documents.get(enrollment.id, {}))
+        task = open_task_for(enrollment)
+        if reason is None and (task is None or task.group.kind != GroupKind.UNIT):
+            reason = "没有待单位处理的修改任务，无法重新提交"
+        if reason is None:
+            try:
+                complete_task(task.id, actor, {"action": "resubmit", "note": ""})
+            except TaskError as error:
+                reason = error.message
+        if reason:
+            result.skipped.append((enrollment, reason))
+        else:
+            db.session.refresh(enrollment)
+            result.submitted.append(enrollment)
+    return result
+
+
+def documents_by_enrollment(enrollment_ids: list[int]) -> dict[int, dict]:
+    """Return the current documents of many enrollments: {enrollment id: {kind: document}}."""
+    found: dict[int, dict] = {}
+    if not enrollment_ids:
+        return found
+    rows = db.session.scalars(
+        select(EnrollmentDocument).where(
+            EnrollmentDocument.enrollment_id.in_(enrollment_ids),
+            EnrollmentDocument.replaced_at.is_(None),
+        )
+    )
+    for row in rows:
+        found.setdefault(row.enrollment_id, {})[row.kind] = row
+    return found
+
+
+def incomplete_reason(enrollment: Enrollment, documents: dict) -> str | None:
+    missing = missing_items(enrollment, documents)
+    if is_complete(missing):
+        return None
+    return f"资料未完善，缺少{missing_summary(missing)}"
 
 
 def open_task_for(enrollment: Enrollment) -> HumanTask | None:

@@ -1,0 +1,1 @@
+"""Enrollment documents: uploaded images, their storage, and the pre-filled application form."""
