@@ -1,6 +1,6 @@
 """Error pages in Chinese."""
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 
 MESSAGES = {
@@ -18,7 +18,20 @@ def register_error_handlers(app: Flask) -> None:
         return render_template("error.html", code=code, title=title, message=message), code
 
     for code in MESSAGES:
-        app.register_error_handler(code, lambda error, code=code: render(code))
+        if code != 413:
+            app.register_error_handler(code, lambda error, code=code: render(code))
+
+    @app.errorhandler(413)
+    def too_large(error):
+        limit_mb = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        if "/documents/" in request.path:
+            message = (
+                f"图片超过 {limit_mb} MB，无法上传。请用手机相册的“编辑”或“导出”功能缩小图片，"
+                "或改用截图后再上传。"
+            )
+        else:
+            message = f"上传的文件超过 {limit_mb} MB，请拆分成几个文件后分别上传。"
+        return render_template("error.html", code=413, title="文件过大", message=message), 413
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

@@ -35,6 +35,7 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.filters["enrollment_status"] = lambda s: EnrollmentStatus.LABELS.get(s, s)
     app.jinja_env.globals["enrollment_documents"] = _enrollment_documents
     app.jinja_env.globals["enrollment_unit_info"] = _enrollment_unit_info
+    app.jinja_env.globals["enrollment_personal_info"] = _enrollment_personal_info
 
 
 def _enrollment_documents(enrollment) -> dict:
@@ -47,3 +48,9 @@ def _enrollment_unit_info(enrollment):
     from app.completion.steps import unit_info
 
     return unit_info(enrollment)
+
+
+def _enrollment_personal_info(enrollment):
+    from app.completion.steps import personal_info
+
+    return personal_info(enrollment)

@@ -109,8 +109,9 @@ def time_submit(database_url: str, count: int) -> float:
 
 def create_drafts(unit_id: int, count: int) -> None:
     from app.extensions import db
-    from app.models import Enrollment, Trainee
+    from app.models import DocumentKind, Enrollment, EnrollmentDocument, Trainee, now
 
+    committed_at = now()
     db.session.execute(
         insert(Trainee),
         [
@@ -130,8 +131,26 @@ def create_drafts(unit_id: int, count: int) -> None:
                 "unit_id": unit_id, "trainee_id": trainee_id, "position": "安全员",
                 "training_type": "特种设备使用单位", "training_project": "电梯",
                 "organization": "厦门市特种设备协会", "status": "draft",
+                "committed_at": committed_at,
             }
             for trainee_id in trainee_ids
+        ],
+    )
+    # Submission needs complete enrollments: the four document rows (the files themselves
+    # are not read when submitting).
+    enrollment_ids = db.session.scalars(select(Enrollment.id).order_by(Enrollment.id)).all()
+    db.session.execute(
+        insert(EnrollmentDocument),
+        [
+            {
+                "enrollment_id": enrollment_id, "kind": kind,
+                "token": f"bench-{enrollment_id}-{kind}", "storage_name": "bench.jpg",
+                "content_type": "image/jpeg", "byte_size": 1, "width": 300, "height": 420,
+                "sha256": "0" * 64, "original_name": "", "original_size": 1, "warnings": "",
+                "uploaded_at": committed_at,
+            }
+            for enrollment_id in enrollment_ids
+            for kind in DocumentKind.REQUIRED
         ],
     )
     db.session.commit()

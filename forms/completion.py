@@ -6,6 +6,7 @@ changing them means withdrawing the enrollment and importing the person again.
 """
 
 import re
+import unicodedata
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -13,12 +14,14 @@ from sqlalchemy import func, select
 from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from app.completion.steps import unit_info
+from app.completion.steps import personal_info, unit_info
 from app.extensions import db
 from app.importing.identifiers import FieldError, normalize_mobile
 from app.models import CatalogKind, Enrollment, EnrollmentStatus, active_names
 
 YES, NO = "是", "否"
+# Longest value kept from a step that failed its checks; every field's own limit is lower.
+DRAFT_VALUE_MAX = 300
 GENDERS = ("男", "女")
 RESIDENT_ID = "身份证"
 # A fixed-line number with area code, optionally with an extension: 0592-5123456-801.
@@ -33,9 +36,17 @@ class StepForm(FlaskForm):
     next = SubmitField("下一步")
 
     def draft_values(self) -> dict:
-        """Return the typed values of this step's data fields, for keeping as a draft."""
+        """Return the typed values of this step's data fields, for keeping as a draft.
+
+        Each value is cut to DRAFT_VALUE_MAX characters: a draft holds values that failed
+        their checks, so its size must not be set by the request.
+        """
         skip = {"csrf_token", "previous", "save", "next"}
-        return {name: field.data for name, field in self._fields.items() if name not in skip}
+        return {
+            name: field.data[:DRAFT_VALUE_MAX] if isinstance(field.data, str) else field.data
+            for name, field in self._fields.items()
+            if name not in skip
+        }
 
     def load_draft(self, values: dict) -> None:
         for name, value in values.items():
@@ -45,7 +56,9 @@ class StepForm(FlaskForm):
 
 class PersonalInfoForm(StepForm):
     gender = RadioField("性别", choices=[(g, g) for g in GENDERS], validate_choice=False)
-    phone = StringField("手机号码", validators=[Length(max=30, message="手机号码过长")])
+    phone = StringField(
+        "手机号码", validators=[Length(max=30, message="手机号码过长，请填写 11 位手机号码。")]
+    )
     education = SelectField("最高学历", validate_choice=False)
     degree = StringField(
         "学历（选填）", validators=[Length(max=32, message="学历不能超过 32 个字")]
@@ -62,11 +75,11 @@ class PersonalInfoForm(StepForm):
         return self.enrollment.trainee.id_type == RESIDENT_ID
 
     def prefill(self) -> None:
-        trainee = self.enrollment.trainee
-        self.gender.data = trainee.gender
-        self.phone.data = trainee.phone
-        self.education.data = trainee.education
-        self.degree.data = trainee.degree
+        info = personal_info(self.enrollment)
+        self.gender.data = info.gender
+        self.phone.data = info.phone
+        self.education.data = info.education
+        self.degree.data = info.degree
 
     def validate_gender(self, field):
         if self.gender_fixed:
@@ -75,6 +88,8 @@ class PersonalInfoForm(StepForm):
             raise ValidationError("请选择性别：男或女。")
 
     def validate_phone(self, field):
+        if field.errors:
+            return
         try:
             field.data = normalize_mobile(field.data or "")
         except FieldError as error:
@@ -108,7 +123,10 @@ class UnitInfoForm(StepForm):
     )
     contact_phone = StringField(
         "联系电话",
-        validators=[DataRequired(message="请填写联系电话。"), Length(max=20)],
+        validators=[
+            DataRequired(message="请填写联系电话。"),
+            Length(max=20, message="联系电话不能超过 20 个字符。"),
+        ],
     )
 
     def __init__(self, *args, enrollment: Enrollment, **kwargs):
@@ -122,7 +140,11 @@ class UnitInfoForm(StepForm):
         self.contact_phone.data = info.contact_phone
 
     def validate_contact_phone(self, field):
-        value = re.sub(r"[\s（）()]", "", field.data or "").replace("—", "-")
+        if field.errors:
+            return
+        # Full-width digits and dashes typed with a Chinese input method count as ASCII.
+        value = unicodedata.normalize("NFKC", field.data or "")
+        value = re.sub(r"[\s()]", "", value).replace("—", "-").replace("－", "-")
         if LANDLINE.match(value):
             field.data = value
             return

@@ -145,7 +145,7 @@ class EnrollmentCorrectionForm(FlaskForm):
         """Refuse to resubmit an enrollment whose four steps are not all complete."""
         from app.review.service import documents_by_enrollment, incomplete_reason
 
-        documents = documents_by_enrollment([enrollment.id]).get(enrollment.id, {})
+        documents = documents_by_enrollment([enrollment.id]).get(enrollment.id, set())
         reason = incomplete_reason(enrollment, documents)
         if reason:
             message = f"{reason}。请先在报名管理中点击【完善资料】补齐后再重新提交。"

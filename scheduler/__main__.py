@@ -17,6 +17,8 @@ log = logging.getLogger("scheduler")
 
 # How often the sweep looks for BPMN timers that are due (seconds).
 TIMER_SWEEP_SECONDS = 30
+# How often uploaded files without a document row are removed (hours).
+ORPHAN_SWEEP_HOURS = 6
 
 
 def build_scheduler(app, scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
@@ -33,6 +35,13 @@ def build_scheduler(app, scheduler_class: type[BaseScheduler] = BlockingSchedule
         "interval",
         seconds=TIMER_SWEEP_SECONDS,
         id="fire_due_timers",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        jobs.remove_orphan_documents,
+        "interval",
+        hours=ORPHAN_SWEEP_HOURS,
+        id="remove_orphan_documents",
         replace_existing=True,
     )
     return scheduler

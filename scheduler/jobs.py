@@ -23,3 +23,11 @@ def fire_due_timers() -> None:
         fired = fire()
         if fired:
             log.info("fired %d due timer(s)", fired)
+
+
+def remove_orphan_documents() -> None:
+    """Delete uploaded files that no document row refers to any more."""
+    from app.documents.storage import remove_orphan_files
+
+    with _app.app_context():
+        remove_orphan_files()

@@ -144,6 +144,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Native controls (the file picker's button) in Chinese, as users see them.
+    "--lang=zh-CN",
 ]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 

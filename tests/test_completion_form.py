@@ -314,3 +314,72 @@ def test_correction_task_refuses_incomplete_resubmission(client, app, draft):
     with app.app_context():
         assert db.session.get(Enrollment, draft).status == EnrollmentStatus.REJECTED
         assert db.session.get(HumanTask, task_id).status == "open"
+
+
+def test_reviewed_enrollment_keeps_submitted_personal_data(client, app):
+    from app.models import User
+    from app.review.service import open_task_for, submit_enrollments
+    from workflows.runtime import complete_task
+
+    with app.app_context():
+        unit = demo_unit()
+        approved = add_enrollment(unit, "郑丽娟", "35020519851130302X", project="电梯")
+        draft = add_enrollment(unit, "郑丽娟", "35020519851130302X", project="锅炉")
+        complete_enrollments([approved])
+        admin = db.session.scalar(select(User).where(User.username == "demo_admin"))
+        reviewer = db.session.scalar(select(User).where(User.username == "reviewer"))
+        submit_enrollments([approved], admin)
+        complete_task(open_task_for(approved).id, reviewer, {"decision": "approve", "reason": ""})
+        approved_id, draft_id = approved.id, draft.id
+
+    login(client, "demo_admin", "demo123")
+    post_step(client, draft_id, 1, {"phone": "13900000009", "education": "博士研究生"})
+
+    with app.app_context():
+        assert db.session.get(Enrollment, draft_id).trainee.phone == "13900000009"
+    approved_page = client.get(f"/enrollments/{approved_id}").get_data(as_text=True)
+    assert "13800138000" in approved_page
+    assert "13900000009" not in approved_page
+    assert "博士研究生" not in approved_page
+    draft_page = client.get(f"/enrollments/{draft_id}").get_data(as_text=True)
+    assert "13900000009" in draft_page
+
+
+def test_kept_draft_values_are_cut(client, app, draft):
+    login(client, "demo_admin", "demo123")
+    post_step(
+        client,
+        draft,
+        2,
+        {"address": "厦" * 100_000, "contact_name": "", "contact_phone": ""},
+        button="previous",
+    )
+    with app.app_context():
+        kept = json.loads(db.session.get(Enrollment, draft).form_draft)["2"]
+        assert len(kept["address"]) == 300
+
+
+def test_full_width_landline_accepted(client, app, draft):
+    login(client, "demo_admin", "demo123")
+    response = post_step(
+        client,
+        draft,
+        2,
+        {
+            "address": "厦门市思明区鹭江道 1 号",
+            "contact_name": "陈红",
+            "contact_phone": "０５９２－５１２３４５６",
+        },
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Enrollment, draft).unit_contact_phone == "0592-5123456"
+
+
+def test_too_long_phone_gives_one_message(client, app, draft):
+    login(client, "demo_admin", "demo123")
+    html = post_step(client, draft, 1, {"phone": "1" * 40, "education": "大专"}).get_data(
+        as_text=True
+    )
+    assert html.count("手机号码过长，请填写 11 位手机号码。") == 1
+    assert html.count("invalid-feedback d-block") == 1

@@ -245,7 +245,7 @@ def test_empty_upload_rejected():
     message = rejection(b"", PHOTO)
 
     assert message.startswith("文件是空的（0 字节）")
-    assert "请重新选择二寸证件照的 JPG 或 PNG 图片后上传" in message
+    assert "请重新选择2寸照片的 JPG 或 PNG 图片后上传" in message
 
 
 @pytest.mark.parametrize(
@@ -560,8 +560,10 @@ def test_exif_orientation_applied():
     # stored pixels becomes the top half.
     top_red, top_green, top_blue = stored.getpixel((200, 100))
     bottom_red, bottom_green, bottom_blue = stored.getpixel((200, 500))
-    assert top_red > 240 and top_blue < 15
-    assert bottom_blue > 240 and bottom_red < 15
+    assert top_red > 240
+    assert max(top_green, top_blue) < 15
+    assert bottom_blue > 240
+    assert max(bottom_red, bottom_green) < 15
     assert dict(stored.getexif()) == {}
 
 
@@ -614,6 +616,22 @@ def test_png_metadata_removed():
     for secret in (b"AuthorSecret", b"XmpSecret", b"TestMakerCo", b"iCCP", b"eXIf", b"tEXt"):
         assert secret not in result.data
     assert_no_metadata(result)
+
+
+def test_metadata_check_rejects_leaks():
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "TestMakerCo"
+    with_exif = encode(small_image(), "JPEG", exif=exif)
+    with_comment = encode(small_image(), "JPEG", comment="note")
+    with_icc = encode(small_image(), "PNG", icc_profile=swapped_primaries_profile())
+
+    with pytest.raises(RuntimeError, match="metadata: exif, EXIF tags, APP1"):
+        images._verify_no_metadata(with_exif)
+    with pytest.raises(RuntimeError, match="metadata: comment, COM"):
+        images._verify_no_metadata(with_comment)
+    with pytest.raises(RuntimeError, match="metadata: icc_profile"):
+        images._verify_no_metadata(with_icc)
+    images._verify_no_metadata(encode(small_image(), "JPEG"))
 
 
 def test_appended_data_dropped():
@@ -674,7 +692,9 @@ def test_cmyk_jpeg_converted():
     stored = reopen(result)
     assert stored.mode == "RGB"
     red, green, blue = stored.getpixel((150, 150))
-    assert red > 245 and green < 10 and blue < 10
+    assert red > 245
+    assert green < 10
+    assert blue < 10
 
 
 def test_16_bit_greyscale_png_scaled():

@@ -242,3 +242,63 @@ def test_landscape_dark_photo_warns_but_is_stored(client, app, draft):
     assert len(warnings) >= 2
     with app.app_context():
         assert len(current(draft)[DocumentKind.PHOTO].warning_list) >= 2
+
+
+def test_oversized_upload_explained_and_nothing_stored(client, app, draft):
+    login(client, "demo_admin", "demo123")
+    page = client.get(f"/enrollments/{draft}/steps/4")
+    token = extract_csrf(page.get_data(as_text=True))
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
+    try:
+        response = client.post(
+            f"/enrollments/{draft}/documents/photo",
+            data={"csrf_token": token, "file": (io.BytesIO(b"\xff" * (3 * 1024 * 1024)), "a.jpg")},
+            content_type="multipart/form-data",
+        )
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = limit
+    assert response.status_code == 413
+    assert "图片超过 2 MB，无法上传" in response.get_data(as_text=True)
+    with app.app_context():
+        assert current(draft) == {}
+
+
+def test_orphan_files_removed_but_live_and_recent_kept(client, app, draft):
+    import os
+    import time
+
+    from app.documents.storage import remove_orphan_files
+
+    login(client, "demo_admin", "demo123")
+    upload(client, draft, DocumentKind.PHOTO, (UPLOADS / "photo-2inch.jpg").read_bytes(), "a.jpg")
+    root = Path(app.config["UPLOAD_DIR"])
+    old_orphan = root / "zz" / "orphan.jpg"
+    new_orphan = root / "zz" / "fresh.jpg"
+    old_orphan.parent.mkdir(parents=True, exist_ok=True)
+    old_orphan.write_bytes(b"x")
+    new_orphan.write_bytes(b"y")
+    two_hours_ago = time.time() - 7200
+    os.utime(old_orphan, (two_hours_ago, two_hours_ago))
+    with app.app_context():
+        live = root / current(draft)[DocumentKind.PHOTO].storage_name
+        os.utime(live, (two_hours_ago, two_hours_ago))
+        # Other tests' live documents are also in this folder; keep only what rows name.
+        remove_orphan_files()
+    assert not old_orphan.exists()
+    assert new_orphan.exists()
+    assert live.exists()
+
+
+def test_document_download_names_kind(client, app, draft):
+    login(client, "demo_admin", "demo123")
+    upload(client, draft, DocumentKind.PHOTO, (UPLOADS / "photo-2inch.jpg").read_bytes(), "a.jpg")
+    with app.app_context():
+        token = current(draft)[DocumentKind.PHOTO].token
+    inline = client.get(f"/documents/{token}").headers["Content-Disposition"]
+    attachment = client.get(f"/documents/{token}?download=1").headers["Content-Disposition"]
+    assert (
+        inline
+        == "inline; filename=\"photo.jpg\"; filename*=UTF-8''2%E5%AF%B8%E7%85%A7%E7%89%87.jpg"
+    )
+    assert attachment.startswith('attachment; filename="photo.jpg"')

@@ -35,8 +35,8 @@ def test_timer_sweep_job_is_stored_in_database(app):
         scheduler.start(paused=True)
         try:
             job_ids = [job.id for job in scheduler.get_jobs()]
-            assert job_ids == ["fire_due_timers"]
+            assert sorted(job_ids) == ["fire_due_timers", "remove_orphan_documents"]
             rows = db.session.execute(db.text("SELECT id FROM apscheduler_jobs")).scalars().all()
-            assert rows == ["fire_due_timers"]
+            assert sorted(rows) == ["fire_due_timers", "remove_orphan_documents"]
         finally:
             scheduler.shutdown(wait=False)

@@ -104,3 +104,10 @@ def test_same_trainee_ticked_twice_enrolled_once(client, app, people):
     enroll(client, [people["王东"], people["王东"]])
     with app.app_context():
         assert projects_of(people["王东"]) == [("电梯", "draft"), ("锅炉", "draft")]
+
+
+def test_non_numeric_id_explained(client, app, people):
+    login(client, "demo_admin", "demo123")
+    html = enroll(client, ["abc"]).get_data(as_text=True)
+    assert "选中的学员编号无效，请刷新页面后重新勾选。" in html
+    assert "无法被转化" not in html

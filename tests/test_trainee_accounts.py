@@ -163,7 +163,7 @@ def test_unactivated_trainee_cannot_log_in(app, trainees):
     login(admin, "demo_admin", "demo123")
     issue_code(admin, trainees["trainee"])
     html = trainee_login(app.test_client(), ID_NUMBER, "anything1").get_data(as_text=True)
-    assert "学员账号尚未激活" in html
+    assert "证件号或密码错误，请重新输入。首次登录请先点击“学员激活”" in html
 
 
 def activated_trainee(app, trainees):
@@ -260,3 +260,20 @@ def test_reissued_code_resets_password(app, trainees):
         as_text=True
     )
     del client
+
+
+def test_full_width_id_number_logs_in(app, trainees):
+    activated_trainee(app, trainees)
+    full_width = ID_NUMBER.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
+    html = trainee_login(app.test_client(), full_width, "Trainee2026").get_data(as_text=True)
+    assert "我的报名" in html
+
+
+def test_locked_trainee_told_to_ask_unit_admin(app, trainees):
+    activated_trainee(app, trainees)
+    client = app.test_client()
+    for _ in range(5):
+        trainee_login(client, ID_NUMBER, "WrongPass99")
+    html = trainee_login(client, ID_NUMBER, "Trainee2026").get_data(as_text=True)
+    assert "密码或激活码连续输错 5 次" in html
+    assert "请联系本单位管理员重新生成激活码" in html

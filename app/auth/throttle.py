@@ -18,6 +18,11 @@ def lock_message(user: User) -> str | None:
     """Return why the account may not log in now, or None."""
     if user.locked_until is not None and user.locked_until > now():
         until = user.locked_until.strftime("%H:%M")
+        if user.is_trainee:
+            return (
+                f"密码或激活码连续输错 {MAX_FAILED_LOGINS} 次，账号已锁定至 {until}，请稍后再试；"
+                "忘记密码请联系本单位管理员重新生成激活码。"
+            )
         return (
             f"密码连续输错 {MAX_FAILED_LOGINS} 次，账号已锁定至 {until}，"
             "请稍后再试；忘记密码请联系厦门市特种设备协会工作人员重置。"

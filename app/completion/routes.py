@@ -75,7 +75,7 @@ def step(enrollment_id: int, step: int):
     form = STEP_FORMS[step](enrollment=enrollment)
     if request.method == "POST":
         if not editable:
-            flash(_read_only_reason(enrollment), "warning")
+            # The page's banner says why; nothing is saved.
             return redirect(url_for(".step", enrollment_id=enrollment.id, step=step))
         if not form.validate_on_submit():
             if form.csrf_token.errors:
@@ -133,7 +133,6 @@ def _documents_step(enrollment):
             flash("页面已过期，请刷新后重试。", "danger")
             return redirect(url_for(".step", enrollment_id=enrollment.id, step=DOCUMENTS))
         if not editable:
-            flash(_read_only_reason(enrollment), "warning")
             return redirect(url_for(".step", enrollment_id=enrollment.id, step=DOCUMENTS))
         _record_commitment(enrollment, bool(form.commitment.data))
         db.session.commit()
@@ -215,7 +214,7 @@ def upload(enrollment_id: int, kind: str):
         abort(404)
     back = redirect(url_for(".step", enrollment_id=enrollment.id, step=DOCUMENTS) + f"#{kind}")
     if not can_edit(enrollment, current_user):
-        flash(_read_only_reason(enrollment), "warning")
+        log.info("upload for read-only enrollment %s refused", enrollment.id)
         return back
 
     form = DocumentUploadForm()
@@ -261,14 +260,13 @@ def document(token: str):
     if not path.is_file():
         log.error("document %s has no file at %s", row.id, row.storage_name)
         abort(404)
-    download_name = f"{DocumentKind.SHORT_LABELS.get(row.kind, row.kind)}.{path.suffix[1:]}"
-    response = send_file(
-        path,
-        mimetype=row.content_type,
-        download_name=download_name,
-        as_attachment=request.args.get("download") == "1",
-        conditional=True,
-        max_age=0,
+    response = send_file(path, mimetype=row.content_type, conditional=True, max_age=0)
+    label = DocumentKind.SHORT_LABELS.get(row.kind, row.kind)
+    extension = path.suffix[1:]
+    disposition = "attachment" if request.args.get("download") == "1" else "inline"
+    response.headers["Content-Disposition"] = (
+        f'{disposition}; filename="{row.kind}.{extension}"; '
+        f"filename*=UTF-8''{quote(f'{label}.{extension}')}"
     )
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"

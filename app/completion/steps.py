@@ -32,9 +32,34 @@ class UnitInfo:
     contact_phone: str
 
 
+@dataclass(frozen=True)
+class PersonalInfo:
+    """个人信息 as the enrollment shows and prints it."""
+
+    name: str
+    id_type: str
+    id_number: str
+    gender: str
+    phone: str
+    education: str
+    degree: str
+
+
 def unit_info(enrollment: Enrollment) -> UnitInfo:
-    """Return the enrollment's unit data; empty enrollment fields fall back to the unit's."""
+    """Return the enrollment's unit data; empty enrollment fields fall back to the unit's.
+
+    A submitted or decided enrollment shows the data it was submitted with.
+    """
     unit = enrollment.unit
+    frozen = submitted_snapshot(enrollment)
+    if frozen is not None:
+        return UnitInfo(
+            name=unit.name,
+            credit_code=unit.credit_code,
+            address=frozen.get("unit_address", ""),
+            contact_name=frozen.get("unit_contact_name", ""),
+            contact_phone=frozen.get("unit_contact_phone", ""),
+        )
     return UnitInfo(
         name=unit.name,
         credit_code=unit.credit_code,
@@ -42,6 +67,53 @@ def unit_info(enrollment: Enrollment) -> UnitInfo:
         contact_name=enrollment.unit_contact_name or unit.contact_name,
         contact_phone=enrollment.unit_contact_phone or unit.contact_phone,
     )
+
+
+def personal_info(enrollment: Enrollment) -> PersonalInfo:
+    """Return the trainee's data, or the data submitted with a submitted or decided enrollment.
+
+    The trainee record is shared by all the person's enrollments in the unit, so editing
+    one 待提交 enrollment must not change what a reviewed one shows.
+    """
+    trainee = enrollment.trainee
+    frozen = submitted_snapshot(enrollment) or {}
+    return PersonalInfo(
+        name=trainee.name,
+        id_type=trainee.id_type,
+        id_number=trainee.id_number,
+        gender=frozen.get("gender", trainee.gender),
+        phone=frozen.get("phone", trainee.phone),
+        education=frozen.get("education", trainee.education),
+        degree=frozen.get("degree", trainee.degree),
+    )
+
+
+def snapshot_of(enrollment: Enrollment) -> str:
+    """Return the JSON snapshot of the personal and unit data submitted for review."""
+    trainee = enrollment.trainee
+    unit = enrollment.unit
+    return json.dumps(
+        {
+            "gender": trainee.gender,
+            "phone": trainee.phone,
+            "education": trainee.education,
+            "degree": trainee.degree,
+            "unit_address": enrollment.unit_address or unit.address,
+            "unit_contact_name": enrollment.unit_contact_name or unit.contact_name,
+            "unit_contact_phone": enrollment.unit_contact_phone or unit.contact_phone,
+        },
+        ensure_ascii=False,
+    )
+
+
+def submitted_snapshot(enrollment: Enrollment) -> dict | None:
+    """Return the submitted data while the enrollment cannot be edited, else None."""
+    if enrollment.status in EDITABLE_STATUSES or not enrollment.submitted_snapshot:
+        return None
+    try:
+        return json.loads(enrollment.submitted_snapshot)
+    except ValueError:
+        return None
 
 
 def can_edit(enrollment: Enrollment, user: User) -> bool:
@@ -76,10 +148,11 @@ def save_draft(enrollment: Enrollment, step: int, values: dict | None) -> None:
     enrollment.form_draft = json.dumps(stored, ensure_ascii=False) if stored else None
 
 
-def missing_items(enrollment: Enrollment, documents: dict) -> dict[int, list[str]]:
+def missing_items(enrollment: Enrollment, documents) -> dict[int, list[str]]:
     """Return, per step, the Chinese names of what is still missing; an empty list is done.
 
-    ``documents`` maps a document kind to the current document (see documents.storage).
+    ``documents`` contains the kinds of the current documents: a set of kinds, or a dict
+    from kind to document (see documents.storage).
     """
     trainee = enrollment.trainee
     unit = unit_info(enrollment)

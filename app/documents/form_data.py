@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from app.completion.steps import unit_info
+from app.completion.steps import personal_info, unit_info
 from app.documents.application_form import ApplicationFormData
 from app.models import Enrollment
 
@@ -29,7 +29,7 @@ def birth_date(id_type: str, id_number: str) -> str:
 def application_form_data(
     enrollment: Enrollment, organization: str, generated_at: datetime
 ) -> ApplicationFormData:
-    trainee = enrollment.trainee
+    trainee = personal_info(enrollment)
     unit = unit_info(enrollment)
     return ApplicationFormData(
         organization=enrollment.organization or organization,

@@ -25,7 +25,7 @@ ID_CARD_BACK = "id_card_back"
 # Names of the documents in user messages.
 DOCUMENT_LABELS = {
     APPLICATION_FORM: "申请表",
-    PHOTO: "二寸证件照",
+    PHOTO: "2寸照片",
     ID_CARD_FRONT: "身份证正面",
     ID_CARD_BACK: "身份证反面",
 }
@@ -43,9 +43,9 @@ MAX_JPEG_PIXELS = 120_000_000
 # full-size image, 2 bytes each: about 3 bytes per pixel with 4:2:0 chroma subsampling (a
 # 108 MP file took 340 MB even at 1/4 scale) and 6 bytes per pixel without subsampling.
 # 52 MP still admits a full-resolution 48 or 50 MP phone photo that an editor re-saved as
-# progressive, at 156 to 312 MB.
+# progressive, at an estimated 156 to 312 MB.
 MAX_PROGRESSIVE_JPEG_PIXELS = 52_000_000
-# PNG cannot be decoded at reduced scale. Pillow holds 4 bytes per pixel for RGB and RGBA, and
+# PNG cannot be decoded at reduced scale. Pillow stores 4 bytes per pixel for RGB and RGBA, and
 # the conversion to RGB briefly needs a second copy, so 25 MP costs up to about 200 MB. That
 # admits an A4 page scanned at 400 dpi (3307x4677, 15.5 MP) but not at 600 dpi (35 MP).
 MAX_PNG_PIXELS = 25_000_000
@@ -58,18 +58,19 @@ MIN_SHORT_SIDE = 200
 # the width when printed at 35x49 mm.
 PHOTO_MIN_ASPECT = 0.68
 PHOTO_MAX_ASPECT = 0.75
-# 413x579 px is 35x49 mm at 300 dpi. 295x413 px (about 214 dpi) is the smallest size that
-# still prints acceptably.
+# 413x579 px is 35x49 mm at 300 dpi. 295x413 px (about 214 dpi) is taken as the smallest size
+# that still prints acceptably.
 PHOTO_MIN_WIDTH = 295
 PHOTO_MIN_HEIGHT = 413
 # The background is sampled in the top strip (5% of the height) and in the top corners (15% of
-# the width by 25% of the height). In a framed ID photo the head starts about 10% below the
-# top edge and is at most about 65% of the width wide, so these regions show background only.
+# the width by 25% of the height). In a typical ID photo the head starts about 10% below the
+# top edge and is at most about 65% as wide as the photo, so these regions show background.
 PHOTO_TOP_STRIP = 0.05
 PHOTO_CORNER_WIDTH = 0.15
 PHOTO_CORNER_HEIGHT = 0.25
-# Mean luma (ITU-R 601, 0-255) of each region. A studio white background measures 240-255, and
-# a white wall at home in daylight measures about 200-235. Below 200 the background prints grey.
+# Mean luma (ITU-R 601, 0-255) of each region. By estimate, not measured on a set of photos, a
+# studio white background is 240-255 and a white wall at home in daylight about 200-235.
+# Below 200 the background prints visibly grey.
 BACKGROUND_MIN_BRIGHTNESS = 200
 # Mean chroma, max(R,G,B) - min(R,G,B) on 0-255, of each region. Slightly warm or cool white
 # stays below 30. Light blue (200,220,240) is 40 and the common blue ID background is about 150.
@@ -186,6 +187,7 @@ def _describe_unsupported(raw: bytes, label: str) -> str:
     """Return the rejection message for content that is not PNG or JPEG."""
     convert = f"请把{label}拍照或扫描成 JPG/PNG 后上传。"
     save_as = "系统只接受 JPG 和 PNG 格式，请用手机相册或画图软件另存为 JPG 或 PNG 后上传。"
+
     # PDF readers accept the header anywhere in the first 1024 bytes.
     if b"%PDF-" in raw[:1024]:
         return f"文件内容是 PDF 文档，不是图片，无法上传。{convert}"
@@ -206,13 +208,16 @@ def _describe_unsupported(raw: bytes, label: str) -> str:
             "文件内容是 TIFF 图片（扫描仪常用格式，也可能是相机 RAW 原片），系统只接受 JPG 和 PNG。"
             "请在扫描或修图软件中另存为 JPG 或 PNG 后上传。"
         )
+
     if raw.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")):
         return f"文件内容是 Word、Excel 等 Office 文档或压缩包，不是图片。{convert}"
+
     text_start = raw[:512].removeprefix(b"\xef\xbb\xbf").lstrip().lower()
     if text_start.startswith(TEXT_PREFIXES):
         return f"文件内容是 SVG 矢量图、XML 或 HTML 网页等文本，不是照片或扫描图片。{convert}"
+
     return (
-        f"无法识别的文件：内容不是 JPG 或 PNG 图片（与文件扩展名无关）。"
+        "无法识别的文件：内容不是 JPG 或 PNG 图片（与文件扩展名无关）。"
         f"请确认选择的是{label}的照片或扫描件，格式为 JPG 或 PNG。"
     )
 
@@ -243,9 +248,9 @@ def _describe_iso_media(raw: bytes, label: str) -> str:
 CORRUPT_MESSAGE = (
     "图片文件不完整或已损坏，可能上传中断或文件在保存、传输时被截断。请重新拍照或重新导出后上传。"
 )
-# Pillow raises these for malformed PNG and JPEG data: OSError (with UnidentifiedImageError and
-# "image file is truncated"), SyntaxError for broken chunks, EOFError and ValueError for bad
-# headers and oversized text chunks.
+# Pillow raises these for malformed PNG and JPEG data: OSError (including UnidentifiedImageError
+# and "image file is truncated"), SyntaxError for broken PNG chunks, EOFError for misplaced
+# chunks, and ValueError for invalid headers and oversized text chunks.
 DECODE_ERRORS = (OSError, SyntaxError, EOFError, ValueError)
 
 
@@ -279,9 +284,9 @@ def _decode(
         if image.format in JPEG_FORMATS:
             _set_jpeg_draft(image, max_side)
         try:
-            # NOTE: a JPEG cut off before its EOI marker is rejected here, but one whose scan
-            # data ends early and is followed by an EOI marker decodes without an error:
-            # libjpeg fills the missing rows with grey and Pillow does not report its warning.
+            # NOTE: a JPEG cut off before its EOI marker is rejected here. A JPEG whose scan
+            # data ends early but is followed by an EOI marker is accepted, because libjpeg
+            # fills the missing rows with grey and Pillow does not report libjpeg's warning.
             image.load()
         except DECODE_ERRORS as error:
             log.info("Rejected a damaged %s upload of %dx%d: %s", source_format, *image.size, error)
@@ -356,7 +361,7 @@ def _set_jpeg_draft(image: Image.Image, max_side: int) -> None:
 
 
 def _apply_exif_orientation(image: Image.Image) -> None:
-    """Rotate or flip the image in place as its EXIF orientation tag says."""
+    """Rotate or flip the image in place to undo its EXIF orientation."""
     try:
         ImageOps.exif_transpose(image, in_place=True)
     except DECODE_ERRORS as error:

@@ -9,6 +9,8 @@ import hashlib
 import logging
 import os
 import secrets
+import time
+from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -157,6 +159,31 @@ def delete_all_documents(enrollment: Enrollment) -> None:
     for row in rows:
         _unlink_on_commit(row.storage_name)
         db.session.delete(row)
+
+
+def remove_orphan_files(min_age: timedelta = timedelta(hours=1)) -> int:
+    """Delete files under UPLOAD_DIR that no document row names; return how many.
+
+    A process that dies between writing a file and committing its row, or before unlinking
+    a deleted row's file, leaves such files. Only files older than ``min_age`` are touched,
+    so an upload whose transaction is still open keeps its file.
+    """
+    root = upload_dir()
+    if not root.is_dir():
+        return 0
+    known = set(db.session.scalars(select(EnrollmentDocument.storage_name)))
+    cutoff = time.time() - min_age.total_seconds()
+    removed = 0
+    for path in root.rglob("*"):
+        if not path.is_file() or path.stat().st_mtime > cutoff:
+            continue
+        if path.relative_to(root).as_posix() in known:
+            continue
+        path.unlink(missing_ok=True)
+        removed += 1
+    if removed:
+        log.info("removed %d orphan document file(s) from %s", removed, root)
+    return removed
 
 
 # --- Files ---------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ class Unit(db.Model):
     credit_code: Mapped[str] = mapped_column(String(18), unique=True)
     contact_name: Mapped[str] = mapped_column(String(50), default="")
     contact_phone: Mapped[str] = mapped_column(String(20), default="")
-    address: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=now)
 
     admins: Mapped[list["User"]] = relationship(back_populates="unit")

@@ -115,12 +115,16 @@ class Enrollment(db.Model):
     process_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
     # 单位信息 of the four-step form, as the application form prints them. Empty means the
     # unit's own defaults apply (see app.completion.steps).
-    unit_address: Mapped[str] = mapped_column(String(200), default="")
-    unit_contact_name: Mapped[str] = mapped_column(String(50), default="")
-    unit_contact_phone: Mapped[str] = mapped_column(String(20), default="")
+    unit_address: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    unit_contact_name: Mapped[str] = mapped_column(String(50), default="", server_default="")
+    unit_contact_phone: Mapped[str] = mapped_column(String(20), default="", server_default="")
     # When and by whom the commitment (本人承诺……) was ticked; required to submit.
     committed_at: Mapped[datetime | None] = mapped_column()
     committed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Personal and unit data as they were when the enrollment was last submitted, as JSON.
+    # Pages and the application form show these while the enrollment cannot be edited, so a
+    # later change to the shared trainee record does not alter what was reviewed.
+    submitted_snapshot: Mapped[str | None] = mapped_column(Text)
     # Values typed into a step that did not pass its checks, kept as JSON by step number so
     # that moving between steps loses nothing.
     form_draft: Mapped[str | None] = mapped_column(Text)

@@ -3,6 +3,7 @@
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.bulk import update_rows
+from app.completion.steps import snapshot_of
 from app.documents.storage import purge_replaced_documents
 from app.extensions import db
 from app.models import Enrollment, EnrollmentStatus, EnrollmentTransition, now
@@ -69,7 +70,7 @@ class EnrollmentAdapter:
         elif change.status == EnrollmentStatus.APPROVED:
             changed.update(reject_reason=None, decided_at=moment)
         elif change.status == EnrollmentStatus.PENDING_REVIEW:
-            changed.update(submitted_at=moment)
+            changed.update(submitted_at=moment, submitted_snapshot=snapshot_of(enrollment))
         return changed
 
     def _transition_row(self, enrollment, change: StatusChange, moment) -> dict:

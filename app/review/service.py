@@ -43,7 +43,7 @@ def submit_enrollments(enrollments: list[Enrollment], actor: User) -> SubmitResu
     documents = documents_by_enrollment([e.id for e in enrollments])
     for enrollment in enrollments:
         reason = _not_submittable_reason(enrollment, actor) or incomplete_reason(
-            enrollment, documents.get(enrollment.id, {})
+            enrollment, documents.get(enrollment.id, set())
         )
         if reason:
             result.skipped.append((enrollment, reason))
@@ -94,7 +94,7 @@ def submit_or_resubmit(enrollments: list[Enrollment], actor: User) -> SubmitResu
     result = submit_enrollments(others, actor) if others else SubmitResult()
     documents = documents_by_enrollment([e.id for e in rejected])
     for enrollment in rejected:
-        reason = incomplete_reason(enrollment, documents.get(enrollment.id, {}))
+        reason = incomplete_reason(enrollment, documents.get(enrollment.id, set()))
         task = open_task_for(enrollment)
         if reason is None and (task is None or task.group.kind != GroupKind.UNIT):
             reason = "没有待单位处理的修改任务，无法重新提交"
@@ -111,23 +111,31 @@ def submit_or_resubmit(enrollments: list[Enrollment], actor: User) -> SubmitResu
     return result
 
 
-def documents_by_enrollment(enrollment_ids: list[int]) -> dict[int, dict]:
-    """Return the current documents of many enrollments: {enrollment id: {kind: document}}."""
-    found: dict[int, dict] = {}
-    if not enrollment_ids:
-        return found
-    rows = db.session.scalars(
-        select(EnrollmentDocument).where(
-            EnrollmentDocument.enrollment_id.in_(enrollment_ids),
-            EnrollmentDocument.replaced_at.is_(None),
+# Ids per IN (...) list; SQLite allows at most 32766 bound parameters in one statement.
+ID_CHUNK = 1000
+
+
+def documents_by_enrollment(enrollment_ids: list[int]) -> dict[int, set[str]]:
+    """Return the kinds of current documents of many enrollments: {enrollment id: {kind}}."""
+    found: dict[int, set[str]] = {}
+    for start in range(0, len(enrollment_ids), ID_CHUNK):
+        chunk = enrollment_ids[start : start + ID_CHUNK]
+        rows = db.session.execute(
+            select(EnrollmentDocument.enrollment_id, EnrollmentDocument.kind).where(
+                EnrollmentDocument.enrollment_id.in_(chunk),
+                EnrollmentDocument.replaced_at.is_(None),
+            )
         )
-    )
-    for row in rows:
-        found.setdefault(row.enrollment_id, {})[row.kind] = row
+        for enrollment_id, kind in rows:
+            found.setdefault(enrollment_id, set()).add(kind)
     return found
 
 
-def incomplete_reason(enrollment: Enrollment, documents: dict) -> str | None:
+def incomplete_reason(enrollment: Enrollment, documents) -> str | None:
+    """Return what keeps the enrollment from review, in Chinese, or None when complete.
+
+    ``documents`` holds the kinds of its current documents (or maps kind to document).
+    """
     missing = missing_items(enrollment, documents)
     if is_complete(missing):
         return None

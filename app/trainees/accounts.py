@@ -10,6 +10,7 @@ forgotten password is reset; the old password keeps working until the new code i
 import logging
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -86,11 +87,12 @@ def issue_activation_code(trainee: Trainee, actor: User) -> IssuedCode:
 
 
 def normalize_id_number(value: str) -> str:
-    return re.sub(r"\s", "", value or "").upper()
+    # Full-width digits and Ｘ typed with a Chinese input method match the stored ASCII.
+    return re.sub(r"\s", "", unicodedata.normalize("NFKC", value or "")).upper()
 
 
 def normalize_code(value: str) -> str:
-    return re.sub(r"[\s\-－—]", "", value or "").upper()
+    return re.sub(r"[\s\-—]", "", unicodedata.normalize("NFKC", value or "")).upper()
 
 
 def trainee_accounts(id_number: str) -> list[User]:
@@ -150,8 +152,6 @@ def authenticate(id_number: str, password: str) -> tuple[User | None, str | None
     """Check a trainee log-in; return (account, None) or (None, Chinese error message)."""
     accounts = trainee_accounts(id_number)
     active = [a for a in accounts if a.activated_at is not None]
-    if accounts and not active:
-        return None, "学员账号尚未激活，请先使用单位管理员提供的激活码激活账号。"
     for account in active:
         locked = lock_message(account)
         if locked:
@@ -164,4 +164,9 @@ def authenticate(id_number: str, password: str) -> tuple[User | None, str | None
             return account, None
     for account in active:
         record_failure(account)
-    return None, "证件号或密码错误，请重新输入。"
+    # The same answer for an unknown ID number and an account not yet activated, so the
+    # page does not tell who has an account.
+    return (
+        None,
+        "证件号或密码错误，请重新输入。首次登录请先点击“学员激活”，用单位管理员提供的激活码设置密码。",
+    )

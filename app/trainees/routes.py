@@ -118,7 +118,11 @@ def enroll():
         return redirect(url_for(".enroll", **request.args.to_dict()))
     if request.method == "POST":
         for field in form:
-            for error in field.errors:
+            errors = field.errors
+            if field is form.ids and form.ids.process_errors:
+                # A value that is not a number: the browser did not send what the page had.
+                errors = ["选中的学员编号无效，请刷新页面后重新勾选。"]
+            for error in errors:
                 flash(error, "danger")
 
     page = paginate(_unit_trainees(filters))

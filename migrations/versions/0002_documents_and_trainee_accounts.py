@@ -77,6 +77,7 @@ def upgrade():
         batch_op.add_column(sa.Column("committed_at", sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column("committed_by_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("form_draft", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("submitted_snapshot", sa.Text(), nullable=True))
         batch_op.create_foreign_key(
             batch_op.f("fk_enrollments_committed_by_id_users"), "users", ["committed_by_id"], ["id"]
         )
@@ -116,6 +117,7 @@ def downgrade():
         batch_op.drop_constraint(
             batch_op.f("fk_enrollments_committed_by_id_users"), type_="foreignkey"
         )
+        batch_op.drop_column("submitted_snapshot")
         batch_op.drop_column("form_draft")
         batch_op.drop_column("committed_by_id")
         batch_op.drop_column("committed_at")
