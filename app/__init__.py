@@ -18,7 +18,9 @@ def create_app(config_object: object = Config, **overrides) -> Flask:
     app.config.from_object(config_object)
     app.config.update(overrides)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     # SpiffWorkflow logs every task state change at INFO; our runtime logs the ones that
     # matter (instance started, task completed) with their ids.
     logging.getLogger("spiff").setLevel(logging.WARNING)

@@ -35,9 +35,11 @@ def main() -> int:
     args = parser.parse_args()
 
     spiff_seconds = time_spiff_alone(args.count)
-    with tempfile.TemporaryDirectory(prefix="submit-bench-") as folder:
-        with scratch_database(args.database_url, Path(folder)) as url:
-            submit_seconds = time_submit(url, args.count)
+    with (
+        tempfile.TemporaryDirectory(prefix="submit-bench-") as folder,
+        scratch_database(args.database_url, Path(folder)) as url,
+    ):
+        submit_seconds = time_submit(url, args.count)
 
     spiff_rate = args.count / spiff_seconds
     submit_rate = args.count / submit_seconds
@@ -75,7 +77,7 @@ def time_submit(database_url: str, count: int) -> float:
     from app import create_app
     from app.config import Config
     from app.extensions import db
-    from app.models import Enrollment, EnrollmentStatus, Trainee, Unit, User
+    from app.models import Enrollment, EnrollmentStatus, Unit, User
     from app.review.service import submit_enrollments
     from app.seed import load_demo
     from workflows.loader import load_process_models
@@ -91,8 +93,9 @@ def time_submit(database_url: str, count: int) -> float:
         admin = db.session.scalar(select(User).where(User.username == "demo_admin"))
         create_drafts(unit_id, count)
         enrollments = list(db.session.scalars(select(Enrollment).order_by(Enrollment.id)))
-        for enrollment in enrollments:
-            enrollment.trainee  # load trainees before timing, as the list page does
+        # Load trainees before timing, as the list page does.
+        trainees = [enrollment.trainee for enrollment in enrollments]
+        assert len(trainees) == count
 
         started = time.perf_counter()
         result = submit_enrollments(enrollments, admin)
@@ -116,8 +119,12 @@ def create_drafts(unit_id: int, count: int) -> None:
         insert(Trainee),
         [
             {
-                "unit_id": unit_id, "name": f"学员{number}", "id_type": "护照",
-                "id_number": f"E{number:08d}", "gender": "男", "phone": "13800000000",
+                "unit_id": unit_id,
+                "name": f"学员{number}",
+                "id_type": "护照",
+                "id_number": f"E{number:08d}",
+                "gender": "男",
+                "phone": "13800000000",
                 "education": "大专",
             }
             for number in range(count)
@@ -128,9 +135,13 @@ def create_drafts(unit_id: int, count: int) -> None:
         insert(Enrollment),
         [
             {
-                "unit_id": unit_id, "trainee_id": trainee_id, "position": "安全员",
-                "training_type": "特种设备使用单位", "training_project": "电梯",
-                "organization": "厦门市特种设备协会", "status": "draft",
+                "unit_id": unit_id,
+                "trainee_id": trainee_id,
+                "position": "安全员",
+                "training_type": "特种设备使用单位",
+                "training_project": "电梯",
+                "organization": "厦门市特种设备协会",
+                "status": "draft",
                 "committed_at": committed_at,
             }
             for trainee_id in trainee_ids
@@ -143,10 +154,18 @@ def create_drafts(unit_id: int, count: int) -> None:
         insert(EnrollmentDocument),
         [
             {
-                "enrollment_id": enrollment_id, "kind": kind,
-                "token": f"bench-{enrollment_id}-{kind}", "storage_name": "bench.jpg",
-                "content_type": "image/jpeg", "byte_size": 1, "width": 300, "height": 420,
-                "sha256": "0" * 64, "original_name": "", "original_size": 1, "warnings": "",
+                "enrollment_id": enrollment_id,
+                "kind": kind,
+                "token": f"bench-{enrollment_id}-{kind}",
+                "storage_name": "bench.jpg",
+                "content_type": "image/jpeg",
+                "byte_size": 1,
+                "width": 300,
+                "height": 420,
+                "sha256": "0" * 64,
+                "original_name": "",
+                "original_size": 1,
+                "warnings": "",
                 "uploaded_at": committed_at,
             }
             for enrollment_id in enrollment_ids

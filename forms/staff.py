@@ -43,6 +43,11 @@ class UnitForm(FlaskForm):
     )
     contact_name = StringField("联系人", validators=[Optional(), Length(max=50)])
     contact_phone = StringField("联系电话", validators=[Optional(), Length(max=20)])
+    address = StringField(
+        "单位地址",
+        validators=[Optional(), Length(max=200)],
+        description="报名时作为“单位信息”的默认地址，单位管理员可在报名中修改。",
+    )
     submit = SubmitField("保存")
 
 
@@ -93,9 +98,7 @@ class StaffAccountForm(AccountForm):
 
 
 class CatalogItemForm(FlaskForm):
-    name = StringField(
-        "名称", validators=[DataRequired(message="请填写名称"), Length(max=100)]
-    )
+    name = StringField("名称", validators=[DataRequired(message="请填写名称"), Length(max=100)])
     # Text, parsed by the catalog service, so that a bad value gets a Chinese message.
     sort_order = StringField(
         "排序",

@@ -44,8 +44,12 @@ def test_login_follows_local_next(client):
     token = extract_csrf(page.get_data(as_text=True))
     response = client.post(
         "/login?next=/enrollments/?page=2",
-        data={"csrf_token": token, "role": "unit_admin", "username": "demo_admin",
-              "password": "demo123"},
+        data={
+            "csrf_token": token,
+            "role": "unit_admin",
+            "username": "demo_admin",
+            "password": "demo123",
+        },
     )
     assert response.headers["Location"] == "/enrollments/?page=2"
 
@@ -76,8 +80,12 @@ def login_with_next(client, target):
     token = extract_csrf(page.get_data(as_text=True))
     return client.post(
         f"/login?{query}",
-        data={"csrf_token": token, "role": "unit_admin", "username": "demo_admin",
-              "password": "demo123"},
+        data={
+            "csrf_token": token,
+            "role": "unit_admin",
+            "username": "demo_admin",
+            "password": "demo123",
+        },
     )
 
 

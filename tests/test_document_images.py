@@ -535,7 +535,7 @@ def test_global_pillow_settings_unchanged():
     rejection(fixture_bytes("truncated.jpg"))
     process_upload(set_jpeg_size(encode(small_image(), "JPEG"), 12_000, 9_000), ID_CARD_FRONT)
 
-    assert Image.MAX_IMAGE_PIXELS == max_pixels
+    assert max_pixels == Image.MAX_IMAGE_PIXELS
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
 
 

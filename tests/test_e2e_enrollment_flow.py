@@ -34,9 +34,7 @@ def status_of(page, name: str, project: str) -> str:
     return row.locator("td").nth(-2).inner_text().strip()
 
 
-def test_import_submit_review_and_see_result(
-    browser, live_server, screenshot_dir, tmp_path, app
-):
+def test_import_submit_review_and_see_result(browser, live_server, screenshot_dir, tmp_path, app):
     page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
 
     # The unit admin downloads the template and imports the office's workbook.

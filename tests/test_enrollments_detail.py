@@ -25,23 +25,34 @@ def rejected_id(app):
         unit = demo_unit()
         batch = add_batch(unit, "20231010002")
         enrollment = add_enrollment(
-            unit, "白露", "350206200011117171", batch=batch,
-            status=EnrollmentStatus.REJECTED, reject_reason="照片不清晰，请重新上传",
+            unit,
+            "白露",
+            "350206200011117171",
+            batch=batch,
+            status=EnrollmentStatus.REJECTED,
+            reject_reason="照片不清晰，请重新上传",
         )
         reviewer = db.session.scalar(select(User).where(User.username == "reviewer"))
         admin = db.session.scalar(select(User).where(User.username == "demo_admin"))
-        db.session.add_all([
-            EnrollmentTransition(
-                enrollment=enrollment, actor=admin, from_status=EnrollmentStatus.DRAFT,
-                to_status=EnrollmentStatus.PENDING_REVIEW, step="提交报名",
-            ),
-            EnrollmentTransition(
-                enrollment=enrollment, actor=reviewer,
-                from_status=EnrollmentStatus.PENDING_REVIEW,
-                to_status=EnrollmentStatus.REJECTED, step="协会审核",
-                reason="照片不清晰，请重新上传",
-            ),
-        ])
+        db.session.add_all(
+            [
+                EnrollmentTransition(
+                    enrollment=enrollment,
+                    actor=admin,
+                    from_status=EnrollmentStatus.DRAFT,
+                    to_status=EnrollmentStatus.PENDING_REVIEW,
+                    step="提交报名",
+                ),
+                EnrollmentTransition(
+                    enrollment=enrollment,
+                    actor=reviewer,
+                    from_status=EnrollmentStatus.PENDING_REVIEW,
+                    to_status=EnrollmentStatus.REJECTED,
+                    step="协会审核",
+                    reason="照片不清晰，请重新上传",
+                ),
+            ]
+        )
         db.session.commit()
         return enrollment.id
 
@@ -51,8 +62,9 @@ def draft_id(app):
     with app.app_context():
         enrollment = add_enrollment(demo_unit(), "王东", "350623199112042011", project="锅炉")
         db.session.add(
-            EnrollmentTransition(enrollment=enrollment, to_status=EnrollmentStatus.DRAFT,
-                                 step="批量导入")
+            EnrollmentTransition(
+                enrollment=enrollment, to_status=EnrollmentStatus.DRAFT, step="批量导入"
+            )
         )
         db.session.commit()
         return enrollment.id
@@ -84,7 +96,7 @@ def test_detail_shows_full_record(client, rejected_id):
     assert "91350200MA2XN8QK7N" in html
     assert "20231010002" in html
     assert "是否持有特种设备安全管理证书" in html
-    assert "<dt class=\"col-sm-4 col-lg-3\">审核不通过原因</dt>" in html
+    assert '<dt class="col-sm-4 col-lg-3">审核不通过原因</dt>' in html
     assert html.count("照片不清晰，请重新上传") == 2
 
 
@@ -94,8 +106,14 @@ def test_detail_lists_transitions(client, rejected_id):
     table = html.split('data-testid="transitions"')[1]
     headers = ["时间", "操作人", "环节", "原状态", "新状态", "原因"]
     assert "".join(f"<th>{h}</th>" for h in headers) in table
-    assert "<td>李明</td>\n      <td>提交报名</td>\n      <td>待提交</td>\n      <td>待审核</td>" in table
-    assert "<td>张审核</td>\n      <td>协会审核</td>\n      <td>待审核</td>\n      <td>审核不通过</td>" in table
+    assert (
+        "<td>李明</td>\n      <td>提交报名</td>\n      <td>待提交</td>\n      <td>待审核</td>"
+        in table
+    )
+    assert (
+        "<td>张审核</td>\n      <td>协会审核</td>\n      <td>待审核</td>\n      <td>审核不通过</td>"
+        in table
+    )
 
 
 def test_detail_draft_has_no_reject_reason(client, draft_id):
@@ -171,7 +189,8 @@ def test_delete_rejects_non_draft(client, app, status):
     login(client, "demo_admin", "demo123")
     token = list_csrf(client)
     response = client.post(
-        f"/enrollments/{enrollment_id}/delete", data={"csrf_token": token},
+        f"/enrollments/{enrollment_id}/delete",
+        data={"csrf_token": token},
         follow_redirects=True,
     )
     html = response.get_data(as_text=True)

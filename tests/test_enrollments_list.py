@@ -97,20 +97,38 @@ def sample(app):
         add_enrollment(unit, "王东", "350623199112042011", batch=first, minutes=1)
         add_enrollment(unit, "王东", "350623199112042011", project="锅炉", batch=first, minutes=2)
         add_enrollment(
-            unit, "白露", "350206200011117171", position="安全总监", batch=second,
-            training_type="特种设备生产单位", status=EnrollmentStatus.APPROVED, minutes=3,
+            unit,
+            "白露",
+            "350206200011117171",
+            position="安全总监",
+            batch=second,
+            training_type="特种设备生产单位",
+            status=EnrollmentStatus.APPROVED,
+            minutes=3,
         )
         add_enrollment(
-            unit, "夏文娟", "110101199003077777", project="压力容器",
-            status=EnrollmentStatus.PENDING_REVIEW, minutes=4,
+            unit,
+            "夏文娟",
+            "110101199003077777",
+            project="压力容器",
+            status=EnrollmentStatus.PENDING_REVIEW,
+            minutes=4,
         )
         add_enrollment(
-            unit, "王二", "350206198001010019", project="气瓶",
-            status=EnrollmentStatus.WITHDRAWN, minutes=5,
+            unit,
+            "王二",
+            "350206198001010019",
+            project="气瓶",
+            status=EnrollmentStatus.WITHDRAWN,
+            minutes=5,
         )
         add_enrollment(
-            unit, "白豆皮", "35020619850505301X", project="起重机械",
-            status=EnrollmentStatus.APPROVED, minutes=6,
+            unit,
+            "白豆皮",
+            "35020619850505301X",
+            project="起重机械",
+            status=EnrollmentStatus.APPROVED,
+            minutes=6,
         )
         other = create_unit_with_admin("OTHER", "other_admin")
         add_enrollment(other, "隔壁张三", "350206199901011234", minutes=7)
@@ -187,8 +205,17 @@ def test_list_columns_and_row_actions(client, sample):
     html = get_list(client)
     headers = re.findall(r"<th>(.*?)</th>", html)
     assert headers[1:] == [
-        "序号", "导入批次", "姓名", "证件号", "管理岗位", "培训类型", "培训项目",
-        "所属培训机构", "导入时间", "报名状态", "操作",
+        "序号",
+        "导入批次",
+        "姓名",
+        "证件号",
+        "管理岗位",
+        "培训类型",
+        "培训项目",
+        "所属培训机构",
+        "导入时间",
+        "报名状态",
+        "操作",
     ]
     rows = dict(re.findall(r'<tr data-enrollment-id="(\d+)">(.*?)</tr>', html, re.S))
     with client.application.app_context():
@@ -223,7 +250,9 @@ def test_list_paging(client, app):
     with app.app_context():
         unit = demo_unit()
         for number in range(25):
-            add_enrollment(unit, f"学员{number:02d}", f"3502061990010100{number:02d}", minutes=number)
+            add_enrollment(
+                unit, f"学员{number:02d}", f"3502061990010100{number:02d}", minutes=number
+            )
     login(client, "demo_admin", "demo123")
 
     first = get_list(client)
@@ -243,7 +272,9 @@ def test_list_paging_keeps_filters(client, app):
     with app.app_context():
         unit = demo_unit()
         for number in range(12):
-            add_enrollment(unit, f"学员{number:02d}", f"3502061990010100{number:02d}", minutes=number)
+            add_enrollment(
+                unit, f"学员{number:02d}", f"3502061990010100{number:02d}", minutes=number
+            )
     login(client, "demo_admin", "demo123")
     html = get_list(client, name="学员")
     assert "name=%E5%AD%A6%E5%91%98&amp;page=2" in html or "page=2&amp;name=" in html

@@ -51,7 +51,8 @@ def status_of(enrollment_id: int) -> str:
 def test_submit_one_row(client, app, drafts):
     login(client, "demo_admin", "demo123")
     response = client.post(
-        f"/enrollments/{drafts[0]}/submit", data={"csrf_token": csrf(client)},
+        f"/enrollments/{drafts[0]}/submit",
+        data={"csrf_token": csrf(client)},
         follow_redirects=True,
     )
     html = response.get_data(as_text=True)
@@ -117,8 +118,11 @@ def test_submit_mixed_units_404(client, app, drafts):
 def test_rejected_row_links_to_task(client, app):
     with app.app_context():
         enrollment = add_enrollment(
-            demo_unit(), "白露", "350206200011117171",
-            status=EnrollmentStatus.REJECTED, reject_reason="照片不清晰",
+            demo_unit(),
+            "白露",
+            "350206200011117171",
+            status=EnrollmentStatus.REJECTED,
+            reject_reason="照片不清晰",
         )
         task_id = add_open_unit_task(enrollment)
     login(client, "demo_admin", "demo123")
@@ -133,24 +137,38 @@ def add_open_unit_task(enrollment: Enrollment) -> int:
     model = db.session.scalar(select(ProcessModel).order_by(ProcessModel.id))
     if model is None:
         model = ProcessModel(
-            process_key="enrollment_review", version=1, file_name="enrollment_review.bpmn",
-            source_sha256="0" * 64, bpmn_xml="<definitions/>", spec_json="{}",
+            process_key="enrollment_review",
+            version=1,
+            file_name="enrollment_review.bpmn",
+            source_sha256="0" * 64,
+            bpmn_xml="<definitions/>",
+            spec_json="{}",
         )
         db.session.add(model)
         db.session.flush()
     instance = ProcessInstance(
-        process_model_id=model.id, subject_type="enrollment", subject_id=enrollment.id,
-        unit_id=enrollment.unit_id, state_json="{}",
+        process_model_id=model.id,
+        subject_type="enrollment",
+        subject_id=enrollment.id,
+        unit_id=enrollment.unit_id,
+        state_json="{}",
     )
     db.session.add(instance)
     db.session.flush()
     enrollment.process_instance_id = instance.id
     group = db.session.scalar(select(Group).where(Group.name == UNIT_GROUP))
     task = HumanTask(
-        process_instance_id=instance.id, task_uuid=str(uuid.uuid4()),
-        task_spec_name="correct_enrollment", title="修改报名", lane=UNIT_GROUP, group=group,
-        form_key="enrollment_correction", subject_type="enrollment",
-        subject_id=enrollment.id, unit_id=enrollment.unit_id, status=HumanTaskStatus.OPEN,
+        process_instance_id=instance.id,
+        task_uuid=str(uuid.uuid4()),
+        task_spec_name="correct_enrollment",
+        title="修改报名",
+        lane=UNIT_GROUP,
+        group=group,
+        form_key="enrollment_correction",
+        subject_type="enrollment",
+        subject_id=enrollment.id,
+        unit_id=enrollment.unit_id,
+        status=HumanTaskStatus.OPEN,
     )
     db.session.add(task)
     db.session.commit()
@@ -163,7 +181,10 @@ def test_submit_all_submits_filtered_drafts(client, app):
         first = add_batch(unit, "20261204001")
         second = add_batch(unit, "20261204002")
         complete_enrollments(
-            [add_enrollment(unit, f"甲{number}", f"A{number:08d}", batch=first) for number in range(12)]
+            [
+                add_enrollment(unit, f"甲{number}", f"A{number:08d}", batch=first)
+                for number in range(12)
+            ]
             + [add_enrollment(unit, "乙", "B00000001", batch=second)]
         )
     login(client, "demo_admin", "demo123")
@@ -172,7 +193,8 @@ def test_submit_all_submits_filtered_drafts(client, app):
     token = extract_csrf(page)
 
     response = client.post(
-        "/enrollments/submit-all?batch=20261204001", data={"csrf_token": token},
+        "/enrollments/submit-all?batch=20261204001",
+        data={"csrf_token": token},
         follow_redirects=True,
     )
 

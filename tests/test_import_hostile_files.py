@@ -25,9 +25,8 @@ def rewrite_member(path, member: str, change) -> None:
 
 
 def rejection(app, path) -> str:
-    with app.app_context():
-        with pytest.raises(ImportFileError) as raised:
-            validate_workbook(path, None, max_rows=20000)
+    with app.app_context(), pytest.raises(ImportFileError) as raised:
+        validate_workbook(path, None, max_rows=20000)
     return str(raised.value)
 
 

@@ -5,8 +5,8 @@ import pytest
 
 from app.extensions import db
 from app.models import Enrollment, EnrollmentStatus, HumanTask
-from tests.test_inbox_lists import add_colleague, submit_new
 from tests.conftest import log_in, log_out
+from tests.test_inbox_lists import add_colleague, submit_new
 
 pytestmark = pytest.mark.browser
 

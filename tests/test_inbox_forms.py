@@ -23,10 +23,10 @@ def correction_form(**fields) -> EnrollmentCorrectionForm:
 
 
 def test_registry_maps_diagram_keys():
-    assert FORMS == {
+    assert {
         "enrollment_review": EnrollmentReviewForm,
         "enrollment_correction": EnrollmentCorrectionForm,
-    }
+    } == FORMS
     assert get_form_class("enrollment_review") is EnrollmentReviewForm
 
 

@@ -31,12 +31,21 @@ from tests.conftest import (
 def add_enrollment(unit_code: str, name: str, id_number: str, project: str = "电梯") -> int:
     unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
     trainee = Trainee(
-        unit_id=unit.id, name=name, id_type="身份证", id_number=id_number, gender="男",
-        phone="13906001122", education="大专",
+        unit_id=unit.id,
+        name=name,
+        id_type="身份证",
+        id_number=id_number,
+        gender="男",
+        phone="13906001122",
+        education="大专",
     )
     enrollment = Enrollment(
-        unit_id=unit.id, trainee=trainee, position="安全员", training_type="特种设备使用单位",
-        training_project=project, organization="厦门市特种设备协会",
+        unit_id=unit.id,
+        trainee=trainee,
+        position="安全员",
+        training_type="特种设备使用单位",
+        training_project=project,
+        organization="厦门市特种设备协会",
     )
     db.session.add(enrollment)
     db.session.commit()
@@ -106,7 +115,9 @@ def test_reassign_to_colleague(app, submitted):
         colleague_id = create_reviewer("reviewer2").id
     client = reviewer_client(app)
     response = post_with_token(
-        client, f"/inbox/tasks/{task_id}/reassign", {"assignee": colleague_id},
+        client,
+        f"/inbox/tasks/{task_id}/reassign",
+        {"assignee": colleague_id},
         page_url=f"/inbox/tasks/{task_id}",
     )
     assert response.status_code == 302
@@ -126,7 +137,9 @@ def test_reassign_outside_group_is_refused(app, submitted):
         outsider_id = outsider.id
     client = reviewer_client(app)
     post_with_token(
-        client, f"/inbox/tasks/{task_id}/reassign", {"assignee": outsider_id},
+        client,
+        f"/inbox/tasks/{task_id}/reassign",
+        {"assignee": outsider_id},
         page_url=f"/inbox/tasks/{task_id}",
     )
     with app.app_context():
@@ -143,7 +156,9 @@ def test_approve_records_transition(app, submitted):
     with app.app_context():
         last = db.session.get(Enrollment, enrollment_id).transitions[-1]
         assert (last.from_status, last.to_status, last.step) == (
-            "pending_review", "approved", "报名审核"
+            "pending_review",
+            "approved",
+            "报名审核",
         )
         assert last.actor.username == "reviewer"
 
@@ -177,7 +192,9 @@ def test_rejected_resubmitted_then_approved(app, submitted):
     assert "审核不通过原因：照片不清晰" in page
     correction_url = f"/inbox/tasks/{correction_id}"
     response = post_with_token(
-        unit_admin, correction_url, {"action": "resubmit", "note": "已重新拍照"},
+        unit_admin,
+        correction_url,
+        {"action": "resubmit", "note": "已重新拍照"},
         page_url=correction_url,
     )
     assert response.status_code == 302
@@ -239,7 +256,9 @@ def test_two_sessions_complete_once(app, submitted):
     assert status_of(app, enrollment_id) == EnrollmentStatus.APPROVED
     with app.app_context():
         decisions = db.session.scalar(
-            select(func.count()).select_from(EnrollmentTransition).where(
+            select(func.count())
+            .select_from(EnrollmentTransition)
+            .where(
                 EnrollmentTransition.enrollment_id == enrollment_id,
                 EnrollmentTransition.from_status == "pending_review",
             )
@@ -313,7 +332,9 @@ def test_bulk_approve_reports_already_handled(app):
     assert "已审核通过 2 条报名" in html
     assert "1 条未处理：林晓燕 电梯：该任务已由 reviewer2 于" in html
     assert [status_of(app, enrollment_id) for enrollment_id in ids] == [
-        EnrollmentStatus.REJECTED, EnrollmentStatus.APPROVED, EnrollmentStatus.APPROVED,
+        EnrollmentStatus.REJECTED,
+        EnrollmentStatus.APPROVED,
+        EnrollmentStatus.APPROVED,
     ]
 
 
@@ -345,8 +366,13 @@ def reject_and_open_correction(app, submitted) -> tuple[object, str, int]:
 
 def correction_fields(**changes) -> dict:
     fields = {
-        "action": "resubmit", "phone": "13906001122", "education": "大专", "degree": "",
-        "training_type": "特种设备使用单位", "training_project": "电梯", "holds_certificate": "否",
+        "action": "resubmit",
+        "phone": "13906001122",
+        "education": "大专",
+        "degree": "",
+        "training_type": "特种设备使用单位",
+        "training_project": "电梯",
+        "holds_certificate": "否",
     }
     fields.update(changes)
     return fields
@@ -362,9 +388,11 @@ def test_correction_page_shows_current_data(app, submitted):
 def test_resubmit_saves_corrected_fields(app, submitted):
     unit_admin, url, enrollment_id = reject_and_open_correction(app, submitted)
     response = post_with_token(
-        unit_admin, url,
-        correction_fields(phone="+86 138-0592-1234", training_project="锅炉",
-                          holds_certificate="是"),
+        unit_admin,
+        url,
+        correction_fields(
+            phone="+86 138-0592-1234", training_project="锅炉", holds_certificate="是"
+        ),
         page_url=url,
     )
     assert response.status_code == 302
@@ -374,7 +402,10 @@ def test_resubmit_saves_corrected_fields(app, submitted):
         assert enrollment.trainee.phone == "13805921234"
         assert enrollment.training_project == "锅炉"
         assert enrollment.holds_certificate is True
-        assert enrollment.transitions[-1].reason == "修改了手机号码、培训项目、是否持有特种设备安全管理证书"
+        assert (
+            enrollment.transitions[-1].reason
+            == "修改了手机号码、培训项目、是否持有特种设备安全管理证书"
+        )
 
 
 def test_resubmit_with_bad_phone_changes_nothing(app, submitted):
@@ -397,8 +428,11 @@ def test_resubmit_into_duplicate_project_is_refused(app, submitted):
         first = db.session.get(Enrollment, enrollment_id)
         db.session.add(
             Enrollment(
-                unit_id=first.unit_id, trainee_id=first.trainee_id, position="安全员",
-                training_type="特种设备使用单位", training_project="锅炉",
+                unit_id=first.unit_id,
+                trainee_id=first.trainee_id,
+                position="安全员",
+                training_type="特种设备使用单位",
+                training_project="锅炉",
                 organization="厦门市特种设备协会",
             )
         )

@@ -16,8 +16,15 @@ PROJECTS = "/staff/catalog?kind=training_project"
 
 @pytest.mark.parametrize(
     ("text", "fee_fen"),
-    [("150", 15000), ("0.01", 1), ("150.5", 15050), ("150.50", 15050), ("0", 0),
-     ("１５０", 15000), (" 88.8 ", 8880)],
+    [
+        ("150", 15000),
+        ("0.01", 1),
+        ("150.5", 15050),
+        ("150.50", 15050),
+        ("0", 0),
+        ("１５０", 15000),
+        (" 88.8 ", 8880),
+    ],
 )
 def test_fee_parsing_accepts(text, fee_fen):
     assert parse_fee_yuan(text) == fee_fen
@@ -201,7 +208,8 @@ def test_delete_in_use_rejected(client, app):
     staff_client(client)
     token = extract_csrf(client.get("/staff/catalog?kind=education").get_data(as_text=True))
     response = client.post(
-        f"/staff/catalog/items/{item_id}/delete", data={"csrf_token": token},
+        f"/staff/catalog/items/{item_id}/delete",
+        data={"csrf_token": token},
         follow_redirects=True,
     )
     html = response.get_data(as_text=True)

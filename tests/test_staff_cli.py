@@ -15,8 +15,18 @@ def runner(app):
 
 def create_unit_args(code="XMJD01", credit_code="Y1350200MC0123456E") -> list[str]:
     return [
-        "units", "create", "--code", code, "--name", "厦门机电设备有限公司",
-        "--credit-code", credit_code, "--contact-name", "陈红", "--contact-phone", "0592-1234567",
+        "units",
+        "create",
+        "--code",
+        code,
+        "--name",
+        "厦门机电设备有限公司",
+        "--credit-code",
+        credit_code,
+        "--contact-name",
+        "陈红",
+        "--contact-phone",
+        "0592-1234567",
     ]
 
 
@@ -33,10 +43,14 @@ def test_units_create(runner, app):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (create_unit_args(credit_code="Y1350200MC0123456A"),
-         "Error: Invalid unified social credit code 'Y1350200MC0123456A'."),
-        (create_unit_args(code="bad code"),
-         "Error: Invalid unit code 'BAD CODE': use 2 to 32 capital letters or digits."),
+        (
+            create_unit_args(credit_code="Y1350200MC0123456A"),
+            "Error: Invalid unified social credit code 'Y1350200MC0123456A'.",
+        ),
+        (
+            create_unit_args(code="bad code"),
+            "Error: Invalid unit code 'BAD CODE': use 2 to 32 capital letters or digits.",
+        ),
         (create_unit_args(code="DEMO"), "Error: The unit code DEMO is already used by unit"),
     ],
 )
@@ -49,10 +63,20 @@ def test_units_create_rejects(runner, app, args, message):
 
 
 def test_create_unit_admin_with_password(runner, app):
-    result = runner.invoke(args=[
-        "users", "create-unit-admin", "--unit", "demo", "--username", "demo_second",
-        "--name", "王芳", "--password", "longpass1",
-    ])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create-unit-admin",
+            "--unit",
+            "demo",
+            "--username",
+            "demo_second",
+            "--name",
+            "王芳",
+            "--password",
+            "longpass1",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "Created unit admin demo_second for unit DEMO." in result.output
     with app.app_context():
@@ -64,8 +88,16 @@ def test_create_unit_admin_with_password(runner, app):
 
 def test_create_unit_admin_prompts_password(runner, app):
     result = runner.invoke(
-        args=["users", "create-unit-admin", "--unit", "DEMO", "--username", "demo_third",
-              "--name", "王芳"],
+        args=[
+            "users",
+            "create-unit-admin",
+            "--unit",
+            "DEMO",
+            "--username",
+            "demo_third",
+            "--name",
+            "王芳",
+        ],
         input="longpass1\nlongpass1\n",
     )
     assert result.exit_code == 0, result.output
@@ -79,8 +111,10 @@ def test_create_unit_admin_prompts_password(runner, app):
     ("args", "message"),
     [
         (["--unit", "NOPE", "--username", "x_admin"], "Error: No unit has the code 'NOPE'."),
-        (["--unit", "DEMO", "--username", "demo_admin"],
-         "Error: The username demo_admin is already taken."),
+        (
+            ["--unit", "DEMO", "--username", "demo_admin"],
+            "Error: The username demo_admin is already taken.",
+        ),
     ],
 )
 def test_create_unit_admin_rejects(runner, app, args, message):
@@ -94,19 +128,39 @@ def test_create_unit_admin_rejects(runner, app, args, message):
 
 
 def test_create_unit_admin_short_password(runner, app):
-    result = runner.invoke(args=[
-        "users", "create-unit-admin", "--unit", "DEMO", "--username", "demo_x",
-        "--name", "王芳", "--password", "short",
-    ])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create-unit-admin",
+            "--unit",
+            "DEMO",
+            "--username",
+            "demo_x",
+            "--name",
+            "王芳",
+            "--password",
+            "short",
+        ]
+    )
     assert result.exit_code == 1
     assert "Error: The password must have at least 8 characters." in result.output
 
 
 def test_create_staff(runner, app):
-    result = runner.invoke(args=[
-        "users", "create-staff", "--username", "reviewer2", "--name", "钱审核",
-        "--group", REVIEWER_GROUP, "--password", "longpass1",
-    ])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create-staff",
+            "--username",
+            "reviewer2",
+            "--name",
+            "钱审核",
+            "--group",
+            REVIEWER_GROUP,
+            "--password",
+            "longpass1",
+        ]
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == "reviewer2"))
@@ -115,10 +169,20 @@ def test_create_staff(runner, app):
 
 
 def test_create_staff_unknown_group(runner, app):
-    result = runner.invoke(args=[
-        "users", "create-staff", "--username", "reviewer2", "--name", "钱审核",
-        "--group", "财务组", "--password", "longpass1",
-    ])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create-staff",
+            "--username",
+            "reviewer2",
+            "--name",
+            "钱审核",
+            "--group",
+            "财务组",
+            "--password",
+            "longpass1",
+        ]
+    )
     assert result.exit_code == 1
     assert f"Error: Unknown staff group 财务组; known groups: {REVIEWER_GROUP}." in result.output
     with app.app_context():
@@ -126,9 +190,17 @@ def test_create_staff_unknown_group(runner, app):
 
 
 def test_create_staff_requires_group(runner):
-    result = runner.invoke(args=[
-        "users", "create-staff", "--username", "reviewer2", "--name", "钱审核",
-        "--password", "longpass1",
-    ])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create-staff",
+            "--username",
+            "reviewer2",
+            "--name",
+            "钱审核",
+            "--password",
+            "longpass1",
+        ]
+    )
     assert result.exit_code == 2
     assert "Missing option '--group'" in result.output

@@ -86,10 +86,7 @@ def test_credit_code_errors(code, message):
 def test_staff_pages_forbidden_to_unit_admin(client, method, url):
     login(client, "demo_admin", "demo123")
     token = extract_csrf(client.get("/enrollments/").get_data(as_text=True))
-    if method == "get":
-        response = client.get(url)
-    else:
-        response = client.post(url, data={"csrf_token": token})
+    response = client.get(url) if method == "get" else client.post(url, data={"csrf_token": token})
     assert response.status_code == 403
 
 
@@ -125,9 +122,7 @@ def test_create_unit_normalises_input(client, app):
 
 def test_create_unit_bad_check_character(client, app):
     staff_login(client)
-    response = post_form(
-        client, "/staff/units/new", unit_data(credit_code="11350200MB0123456B")
-    )
+    response = post_form(client, "/staff/units/new", unit_data(credit_code="11350200MB0123456B"))
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "统一社会信用代码校验位不正确，请核对营业执照上的代码是否抄错。" in html
@@ -170,7 +165,8 @@ def test_edit_unit(client, app):
     form_html = client.get(url).get_data(as_text=True)
     assert 'value="厦门示范机电设备有限公司"' in form_html
     response = post_form(
-        client, url,
+        client,
+        url,
         unit_data(code="DEMO", credit_code="91350200MA2XN8QK7N", name="厦门示范机电（新）"),
     )
     assert response.status_code == 302
@@ -185,7 +181,8 @@ def test_edit_unit_bad_code_changes_nothing(client, app):
         unit_id = db.session.scalar(select(Unit.id).where(Unit.code == "DEMO"))
     staff_login(client)
     post_form(
-        client, f"/staff/units/{unit_id}/edit",
+        client,
+        f"/staff/units/{unit_id}/edit",
         unit_data(code="DEMO", credit_code="91350200MA2XN8QK7B", name="改名"),
     )
     with app.app_context():
@@ -226,9 +223,14 @@ def test_create_unit_admin(client, app):
     staff_login(client)
     url = f"/staff/units/{unit_id}/admins"
     response = post_form(
-        client, url,
-        {"username": "demo_second", "display_name": "王芳", "password": "longpass1",
-         "confirm": "longpass1"},
+        client,
+        url,
+        {
+            "username": "demo_second",
+            "display_name": "王芳",
+            "password": "longpass1",
+            "confirm": "longpass1",
+        },
     )
     assert response.status_code == 302
     with app.app_context():
@@ -244,15 +246,23 @@ def test_create_unit_admin(client, app):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"username": "demo_admin", "password": "longpass1", "confirm": "longpass1"},
-         "账号 demo_admin 已存在"),
-        ({"username": "DEMO_ADMIN", "password": "longpass1", "confirm": "longpass1"},
-         "账号 DEMO_ADMIN 已存在"),
+        (
+            {"username": "demo_admin", "password": "longpass1", "confirm": "longpass1"},
+            "账号 demo_admin 已存在",
+        ),
+        (
+            {"username": "DEMO_ADMIN", "password": "longpass1", "confirm": "longpass1"},
+            "账号 DEMO_ADMIN 已存在",
+        ),
         ({"username": "new_one", "password": "short", "confirm": "short"}, "密码至少8位"),
-        ({"username": "new_one", "password": "longpass1", "confirm": "longpass2"},
-         "两次填写的密码不一致"),
-        ({"username": "a b", "password": "longpass1", "confirm": "longpass1"},
-         "账号只能由3至64位字母"),
+        (
+            {"username": "new_one", "password": "longpass1", "confirm": "longpass2"},
+            "两次填写的密码不一致",
+        ),
+        (
+            {"username": "a b", "password": "longpass1", "confirm": "longpass1"},
+            "账号只能由3至64位字母",
+        ),
     ],
 )
 def test_create_unit_admin_rejects(client, app, data, message):
@@ -272,7 +282,8 @@ def test_reset_password(client, app):
         admin_id = db.session.scalar(select(User.id).where(User.username == "demo_admin"))
     staff_login(client)
     response = post_form(
-        client, f"/staff/accounts/{admin_id}/password",
+        client,
+        f"/staff/accounts/{admin_id}/password",
         {"password": "newsecret9", "confirm": "newsecret9"},
     )
     assert response.status_code == 302

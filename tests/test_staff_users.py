@@ -44,11 +44,17 @@ def test_create_staff_in_two_groups(client, app, second_group):
     page = client.get(url).get_data(as_text=True)
     assert f'value="{SECOND_GROUP}"' in page
     assert f'value="{UNIT_GROUP}"' not in page
-    response = client.post(url, data={
-        "csrf_token": extract_csrf(page), "username": "finance1", "display_name": "赵财务",
-        "password": "longpass1", "confirm": "longpass1",
-        "groups": [REVIEWER_GROUP, SECOND_GROUP],
-    })
+    response = client.post(
+        url,
+        data={
+            "csrf_token": extract_csrf(page),
+            "username": "finance1",
+            "display_name": "赵财务",
+            "password": "longpass1",
+            "confirm": "longpass1",
+            "groups": [REVIEWER_GROUP, SECOND_GROUP],
+        },
+    )
     assert response.status_code == 302
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == "finance1"))
@@ -61,10 +67,16 @@ def test_create_staff_needs_group(client, app):
     staff_login(client)
     url = "/staff/users/new"
     token = extract_csrf(client.get(url).get_data(as_text=True))
-    html = client.post(url, data={
-        "csrf_token": token, "username": "finance1", "display_name": "赵财务",
-        "password": "longpass1", "confirm": "longpass1",
-    }).get_data(as_text=True)
+    html = client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "username": "finance1",
+            "display_name": "赵财务",
+            "password": "longpass1",
+            "confirm": "longpass1",
+        },
+    ).get_data(as_text=True)
     assert "请至少选择一个分组" in html
     with app.app_context():
         assert db.session.scalar(select(User).where(User.username == "finance1")) is None
@@ -74,10 +86,17 @@ def test_create_staff_rejects_unit_group(client, app):
     staff_login(client)
     url = "/staff/users/new"
     token = extract_csrf(client.get(url).get_data(as_text=True))
-    response = client.post(url, data={
-        "csrf_token": token, "username": "finance1", "display_name": "赵财务",
-        "password": "longpass1", "confirm": "longpass1", "groups": [UNIT_GROUP],
-    })
+    response = client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "username": "finance1",
+            "display_name": "赵财务",
+            "password": "longpass1",
+            "confirm": "longpass1",
+            "groups": [UNIT_GROUP],
+        },
+    )
     assert response.status_code == 200
     with app.app_context():
         assert db.session.scalar(select(User).where(User.username == "finance1")) is None

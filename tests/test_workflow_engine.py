@@ -4,7 +4,7 @@ timers and concurrent completion."""
 import json
 import shutil
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,12 +26,12 @@ from app.models import (
     now,
 )
 from app.review.service import open_task_for, submit_enrollments
+from tests.conftest import complete_enrollments, create_reviewer
 from workflows.loader import load_process_models
 from workflows.runtime import TaskConflict, claim_task, complete_task, start_processes
 from workflows.serialization import load_spec, load_state
 from workflows.timers import fire_due_timers
 from workflows.validation import ProcessModelError
-from tests.conftest import complete_enrollments, create_reviewer
 
 DIAGRAMS = Path(__file__).parent / "bpmn"
 REPO_BPMN = Path(__file__).parent.parent / "bpmn"
@@ -46,12 +46,21 @@ def make_enrollment(id_number: str = "350203198805122248", project: str = "电�
     trainee = db.session.scalar(select(Trainee).where(Trainee.id_number == id_number))
     if trainee is None:
         trainee = Trainee(
-            unit_id=unit.id, name="林晓燕", id_type="身份证", id_number=id_number,
-            gender="女", phone="13805921234", education="本科或同等学力",
+            unit_id=unit.id,
+            name="林晓燕",
+            id_type="身份证",
+            id_number=id_number,
+            gender="女",
+            phone="13805921234",
+            education="本科或同等学力",
         )
     enrollment = Enrollment(
-        unit_id=unit.id, trainee=trainee, position="安全员", training_type="特种设备使用单位",
-        training_project=project, organization="厦门市特种设备协会",
+        unit_id=unit.id,
+        trainee=trainee,
+        position="安全员",
+        training_type="特种设备使用单位",
+        training_project=project,
+        organization="厦门市特种设备协会",
     )
     db.session.add(enrollment)
     db.session.commit()
@@ -155,7 +164,9 @@ def test_instance_keeps_dates_in_task_data(app_context):
     enrollment = make_enrollment()
     task = submit_and_get_task(enrollment)
     moment = datetime(2026, 12, 4, 9, 30)
-    complete_task(task.id, user("reviewer"), {"decision": "reject", "reason": "缺照片", "at": moment})
+    complete_task(
+        task.id, user("reviewer"), {"decision": "reject", "reason": "缺照片", "at": moment}
+    )
     instance = db.session.get(ProcessInstance, task.process_instance_id)
     spec, subprocess_specs = load_spec(instance.process_model.id, instance.process_model.spec_json)
     workflow = load_state(instance.state_json, spec, subprocess_specs)
@@ -194,7 +205,7 @@ def open_task_for_instance(instance):
 def move_timer_into_past(instance: ProcessInstance) -> None:
     """Spiff has no clock to inject: rewrite the waiting timer's due time in the stored state."""
     state = json.loads(instance.state_json)
-    past = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     for task in state["tasks"].values():
         if "event_value" in task.get("internal_data", {}):
             task["internal_data"]["event_value"] = past
@@ -215,9 +226,9 @@ def test_completing_twice_is_rejected(app_context):
     assert raised.value.message.startswith("该任务已由 张审核 于 ")
     assert enrollment.status == EnrollmentStatus.APPROVED
     approvals = db.session.scalar(
-        select(func.count()).select_from(EnrollmentTransition).where(
-            EnrollmentTransition.to_status == EnrollmentStatus.APPROVED
-        )
+        select(func.count())
+        .select_from(EnrollmentTransition)
+        .where(EnrollmentTransition.to_status == EnrollmentStatus.APPROVED)
     )
     assert approvals == 1
 
@@ -276,8 +287,8 @@ def test_concurrent_completion_applies_once(app):
         decisions = [t for t in enrollment.transitions if t.from_status == "pending_review"]
         assert len(decisions) == 1
         completed = db.session.scalar(
-            select(func.count()).select_from(HumanTask).where(
-                HumanTask.status == HumanTaskStatus.COMPLETED
-            )
+            select(func.count())
+            .select_from(HumanTask)
+            .where(HumanTask.status == HumanTaskStatus.COMPLETED)
         )
         assert completed == 1

@@ -11,7 +11,7 @@ from workflows.expressions import UnsafeExpression, check_expression, evaluate
         ('decision == "approve"', True),
         ('decision in ("approve", "pass")', True),
         ("amount_fen >= 10000 and not holds_certificate", False),
-        ('len(reason) > 0', True),
+        ("len(reason) > 0", True),
         ('"PT48H"', "PT48H"),
         ("items[0] + 1", 2),
     ],

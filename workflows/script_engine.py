@@ -4,9 +4,9 @@ SpiffWorkflow's default PythonScriptEngine passes conditions and timer expressio
 ``eval`` and script tasks to ``exec``, so a diagram could run any code in the web process.
 """
 
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from simpleeval import NameNotDefined
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
 from workflows.expressions import check_expression, evaluate
 

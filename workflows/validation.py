@@ -10,7 +10,6 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 
 from workflows.expressions import UnsafeExpression, check_expression
 
-
 _BARE_ISO_DURATION = re.compile(r"^(R\d*/)?P(\d|T\d)")
 
 

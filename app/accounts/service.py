@@ -39,6 +39,7 @@ class UnitFields:
     credit_code: str
     contact_name: str = ""
     contact_phone: str = ""
+    address: str = ""
 
 
 # --- Units -----------------------------------------------------------------------------------
@@ -67,9 +68,7 @@ def update_unit(unit: Unit, fields: UnitFields) -> Unit:
 def find_unit_by_code(code: str) -> Unit:
     unit = db.session.scalar(select(Unit).where(Unit.code == code.strip().upper()))
     if unit is None:
-        raise AccountError(
-            "unit", "找不到该单位编码，请核对。", f"No unit has the code {code!r}."
-        )
+        raise AccountError("unit", "找不到该单位编码，请核对。", f"No unit has the code {code!r}.")
     return unit
 
 
@@ -80,6 +79,7 @@ def _checked_unit_fields(fields: UnitFields, unit_id: int | None) -> UnitFields:
         credit_code=normalize_credit_code(fields.credit_code),
         contact_name=(fields.contact_name or "").strip(),
         contact_phone=(fields.contact_phone or "").strip(),
+        address=(fields.address or "").strip(),
     )
     _check_unit_code(cleaned.code, unit_id)
     if not cleaned.name or len(cleaned.name) > 200:
@@ -90,6 +90,10 @@ def _checked_unit_fields(fields: UnitFields, unit_id: int | None) -> UnitFields:
     if len(cleaned.contact_name) > 50:
         raise AccountError(
             "contact_name", "联系人不能超过50个字。", "The contact name is longer than 50."
+        )
+    if len(cleaned.address) > 200:
+        raise AccountError(
+            "address", "单位地址不能超过200个字。", "The address is longer than 200."
         )
     if not PHONE_PATTERN.match(cleaned.contact_phone):
         raise AccountError(
@@ -146,9 +150,7 @@ def create_unit_admin(unit: Unit, username: str, display_name: str, password: st
     return user
 
 
-def create_staff(
-    username: str, display_name: str, password: str, group_names: list[str]
-) -> User:
+def create_staff(username: str, display_name: str, password: str, group_names: list[str]) -> User:
     """Create an association staff account in the named staff groups."""
     groups = staff_groups_named(group_names)
     user = _new_user(username, display_name, password, Role.STAFF)
@@ -208,9 +210,7 @@ def staff_groups_named(names: list[str]) -> list[Group]:
             f"Unknown staff group {', '.join(unknown)}; known groups: {known}.",
         )
     if not names:
-        raise AccountError(
-            "groups", "请至少选择一个分组。", "Give at least one staff group."
-        )
+        raise AccountError("groups", "请至少选择一个分组。", "Give at least one staff group.")
     return [by_name[name] for name in dict.fromkeys(names)]
 
 

@@ -116,8 +116,7 @@ def update_item(item: CatalogItem, name: str, sort_order: str | None, fee: str |
         if used:
             raise CatalogError(
                 "name",
-                f"“{item.name}”已被 {used} 条记录使用，不能改名。"
-                "如需更换名称，请停用该项后新增。",
+                f"“{item.name}”已被 {used} 条记录使用，不能改名。如需更换名称，请停用该项后新增。",
             )
     item.name = new_name
     if order is not None:
@@ -138,9 +137,7 @@ def delete_item(item: CatalogItem) -> None:
     """Delete an entry that no record uses; one in use must be deactivated instead."""
     used = usage_count(item)
     if used:
-        raise CatalogError(
-            "name", f"“{item.name}”已被 {used} 条记录使用，不能删除，请改为停用。"
-        )
+        raise CatalogError("name", f"“{item.name}”已被 {used} 条记录使用，不能删除，请改为停用。")
     item_id = item.id
     db.session.delete(item)
     db.session.commit()

@@ -91,9 +91,7 @@ def unit_admins(unit_id: int):
         else:
             flash(f"已为“{unit.name}”创建管理员账号 {user.username}。", "success")
             return redirect(url_for("staff.unit_admins", unit_id=unit.id))
-    admins = db.session.scalars(
-        select(User).where(User.unit_id == unit.id).order_by(User.id)
-    ).all()
+    admins = db.session.scalars(select(User).where(User.unit_id == unit.id).order_by(User.id)).all()
     return render_template(
         "staff/unit_admins.html", unit=unit, admins=admins, form=form, action_form=ActionForm()
     )
@@ -143,6 +141,7 @@ def _unit_fields(form: UnitForm) -> UnitFields:
         credit_code=form.credit_code.data,
         contact_name=form.contact_name.data or "",
         contact_phone=form.contact_phone.data or "",
+        address=form.address.data or "",
     )
 
 
