@@ -25,6 +25,9 @@ def create_app(config_object: object = Config, **overrides) -> Flask:
     # matter (instance started, task completed) with their ids.
     logging.getLogger("spiff").setLevel(logging.WARNING)
 
+    from app.payments.registry import check_configuration
+
+    check_configuration(app.config)
     db.init_app(app)
     migrate.init_app(
         app,
@@ -72,6 +75,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.errors import register_error_handlers
     from app.imports import bp as imports_bp
     from app.inbox import bp as inbox_bp
+    from app.orders import bp as orders_bp
+    from app.payments import bp as payments_bp
     from app.processes import bp as processes_bp
     from app.staff import bp as staff_bp
     from app.trainees import bp as trainees_bp
@@ -81,6 +86,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(completion_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(inbox_bp)
+    app.register_blueprint(payments_bp)
+    app.register_blueprint(orders_bp)
     app.register_blueprint(processes_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(trainees_bp)

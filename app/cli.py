@@ -5,7 +5,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from app.models import Role
-from app.seed import DEMO_ACCOUNTS, load_demo
+from app.seed import DEMO_ACCOUNTS, load_demo, load_demo_enrollments
 
 demo_cli = AppGroup("demo", help="Demo data.")
 
@@ -14,6 +14,9 @@ demo_cli = AppGroup("demo", help="Demo data.")
 def demo_load():
     """Load the catalog, lane groups, the demo unit and demo accounts (idempotent)."""
     load_demo()
+    added = load_demo_enrollments()
+    if added:
+        click.echo(f"Added {added} approved enrollments of the demo unit, ready to pay.")
     click.echo("Demo data loaded. Log-ins (登录角色 / account / password):")
     for username, password, _display_name, role in DEMO_ACCOUNTS:
         login_role = "用人单位" if role == Role.UNIT_ADMIN else "协会"

@@ -48,6 +48,23 @@ class Config:
     # How long a trainee activation code stays valid.
     ACTIVATION_CODE_HOURS = int(os.environ.get("ACTIVATION_CODE_HOURS", 72))
 
+    # Online payment (在线集体缴费). Providers offered on the payment page, in order: the two
+    # sandbox channels (a local stand-in platform), or wechat and/or alipay, configured by
+    # the WECHAT_* and ALIPAY_* variables described in README.md.
+    PAYMENT_PROVIDERS = [
+        name.strip()
+        for name in os.environ.get("PAYMENT_PROVIDERS", "sandbox-wechat,sandbox-alipay").split(",")
+        if name.strip()
+    ]
+    # Key the sandbox platform signs its notifications with.
+    SANDBOX_PAY_KEY = os.environ.get("SANDBOX_PAY_KEY", "sandbox-" + SECRET_KEY)
+    # Public address the providers send notifications to, e.g. https://px.example.cn; empty
+    # means the address of the request that opened the QR code.
+    PAYMENT_NOTIFY_BASE_URL = os.environ.get("PAYMENT_NOTIFY_BASE_URL", "")
+    ORDER_NUMBER_PREFIX = os.environ.get("ORDER_NUMBER_PREFIX", "36EL")
+    # An unpaid order is cancelled this many hours after it was placed.
+    ORDER_HOLD_HOURS = float(os.environ.get("ORDER_HOLD_HOURS", "48"))
+
     BPMN_DIR = os.environ.get("BPMN_DIR", str(BASE_DIR / "bpmn"))
     PAGE_SIZE = 10
 

@@ -106,3 +106,57 @@ def load_demo() -> None:
         db.session.add(user)
     db.session.commit()
     log.info("demo data loaded")
+
+
+# Approved enrollments of the demo unit, so that 缴费管理 has something to pay right after
+# `make run`. Invented people; the ID numbers carry valid check digits.
+DEMO_APPROVED = [
+    ("白露", "350206200011117171", "女", "电梯"),
+    ("夏文娟", "350203199001011236", "女", "电梯"),
+    ("王东", "350203198505052351", "男", "锅炉"),
+]
+
+
+def load_demo_enrollments() -> int:
+    """Add the approved demo enrollments if the demo unit has no enrollment yet."""
+    from app.models import Enrollment, EnrollmentStatus, EnrollmentTransition, Trainee
+    from app.models.clock import now
+
+    unit = db.session.scalar(select(Unit).where(Unit.code == DEMO_UNIT["code"]))
+    if unit is None or db.session.scalar(
+        select(Enrollment.id).where(Enrollment.unit_id == unit.id)
+    ):
+        return 0
+    for name, id_number, gender, project in DEMO_APPROVED:
+        trainee = Trainee(
+            unit_id=unit.id,
+            name=name,
+            id_type="身份证",
+            id_number=id_number,
+            gender=gender,
+            phone="13800138000",
+            education="本科或同等学力",
+        )
+        enrollment = Enrollment(
+            unit=unit,
+            trainee=trainee,
+            position="安全员",
+            training_type="特种设备使用单位",
+            training_project=project,
+            organization="厦门市特种设备协会",
+            status=EnrollmentStatus.APPROVED,
+            submitted_at=now(),
+            decided_at=now(),
+        )
+        enrollment.transitions.append(
+            EnrollmentTransition(
+                from_status=None,
+                to_status=EnrollmentStatus.APPROVED,
+                step="演示数据",
+                reason="演示用：直接设为审核通过，以便体验缴费",
+            )
+        )
+        db.session.add(enrollment)
+    db.session.commit()
+    log.info("demo enrollments loaded")
+    return len(DEMO_APPROVED)

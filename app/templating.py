@@ -33,6 +33,7 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.filters["dt"] = format_datetime
     app.jinja_env.filters["yuan"] = format_fen
     app.jinja_env.filters["enrollment_status"] = lambda s: EnrollmentStatus.LABELS.get(s, s)
+    app.jinja_env.globals["provider_label"] = _provider_label
     app.jinja_env.globals["enrollment_documents"] = _enrollment_documents
     app.jinja_env.globals["enrollment_unit_info"] = _enrollment_unit_info
     app.jinja_env.globals["enrollment_personal_info"] = _enrollment_personal_info
@@ -54,3 +55,9 @@ def _enrollment_personal_info(enrollment):
     from app.completion.steps import personal_info
 
     return personal_info(enrollment)
+
+
+def _provider_label(name: str) -> str:
+    from app.payments.registry import provider_label
+
+    return provider_label(name)

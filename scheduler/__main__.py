@@ -3,6 +3,8 @@
 import logging
 import signal
 import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import BaseScheduler
@@ -19,6 +21,10 @@ log = logging.getLogger("scheduler")
 TIMER_SWEEP_SECONDS = 30
 # How often uploaded files without a document row are removed (hours).
 ORPHAN_SWEEP_HOURS = 6
+# How often expired orders whose own timer was missed are cancelled (minutes).
+ORDER_SWEEP_MINUTES = 5
+# How often open QR codes are checked with their provider (minutes).
+RECONCILE_MINUTES = 5
 
 
 def build_scheduler(app, scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
@@ -42,6 +48,22 @@ def build_scheduler(app, scheduler_class: type[BaseScheduler] = BlockingSchedule
         "interval",
         hours=ORPHAN_SWEEP_HOURS,
         id="remove_orphan_documents",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        jobs.sweep_expired_orders,
+        "interval",
+        minutes=ORDER_SWEEP_MINUTES,
+        id="sweep_expired_orders",
+        # Also right at start: orders may have expired while the scheduler was down.
+        next_run_time=datetime.now(ZoneInfo("Asia/Shanghai")),
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        jobs.reconcile_payments,
+        "interval",
+        minutes=RECONCILE_MINUTES,
+        id="reconcile_payments",
         replace_existing=True,
     )
     return scheduler

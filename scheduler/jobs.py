@@ -31,3 +31,30 @@ def remove_orphan_documents() -> None:
 
     with _app.app_context():
         remove_orphan_files()
+
+
+def expire_order(order_id: int) -> None:
+    """One order's 48-hour timer: cancel it if it is still unpaid."""
+    from app.payments.hold import expire_order as expire
+
+    with _app.app_context():
+        outcome = expire(order_id)
+        log.info("order %s expiry job: %s", order_id, outcome)
+
+
+def sweep_expired_orders() -> None:
+    """Cancel expired orders whose own job was missed while the scheduler was down."""
+    from app.payments.hold import sweep_expired_orders as sweep
+
+    with _app.app_context():
+        cancelled = sweep()
+        if cancelled:
+            log.info("sweep cancelled %d expired order(s)", cancelled)
+
+
+def reconcile_payments() -> None:
+    """Ask the providers about QR codes still open, in case a notification was lost."""
+    from app.payments.reconcile import reconcile_open_attempts
+
+    with _app.app_context():
+        reconcile_open_attempts()

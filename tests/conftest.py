@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import create_engine, inspect, make_url, select, text
 
 from app import create_app
 from app.config import TestConfig
@@ -72,6 +72,9 @@ def _clean_database(app):
         db.session.rollback()
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
+        # APScheduler's job store is not in the metadata; order timers must not outlive a test.
+        if inspect(db.engine).has_table("apscheduler_jobs"):
+            db.session.execute(text("DELETE FROM apscheduler_jobs"))
         db.session.commit()
         db.session.remove()
 

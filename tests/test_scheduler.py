@@ -35,8 +35,14 @@ def test_timer_sweep_job_is_stored_in_database(app):
         scheduler.start(paused=True)
         try:
             job_ids = [job.id for job in scheduler.get_jobs()]
-            assert sorted(job_ids) == ["fire_due_timers", "remove_orphan_documents"]
+            expected = [
+                "fire_due_timers",
+                "reconcile_payments",
+                "remove_orphan_documents",
+                "sweep_expired_orders",
+            ]
+            assert sorted(job_ids) == expected
             rows = db.session.execute(db.text("SELECT id FROM apscheduler_jobs")).scalars().all()
-            assert sorted(rows) == ["fire_due_timers", "remove_orphan_documents"]
+            assert sorted(rows) == expected
         finally:
             scheduler.shutdown(wait=False)

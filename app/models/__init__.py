@@ -12,6 +12,20 @@ from app.models.enrollment import (
     ImportJob,
     Trainee,
 )
+from app.models.payment import (
+    AttemptStatus,
+    InvoiceStatus,
+    InvoiceType,
+    Order,
+    OrderItem,
+    OrderKind,
+    OrderStatus,
+    PaymentAttempt,
+    PaymentNotification,
+    PaymentStatus,
+    RefundStatus,
+    SandboxTrade,
+)
 from app.models.workflow import (
     HumanTask,
     HumanTaskStatus,
@@ -22,6 +36,18 @@ from app.models.workflow import (
 )
 
 __all__ = [
+    "AttemptStatus",
+    "InvoiceStatus",
+    "InvoiceType",
+    "Order",
+    "OrderItem",
+    "OrderKind",
+    "OrderStatus",
+    "PaymentAttempt",
+    "PaymentNotification",
+    "PaymentStatus",
+    "RefundStatus",
+    "SandboxTrade",
     "CatalogItem",
     "CatalogKind",
     "DocumentKind",

@@ -17,3 +17,8 @@ def now() -> datetime:
 def set_offset(offset: timedelta) -> None:
     global _offset
     _offset = offset
+
+
+def offset() -> timedelta:
+    """How far tests have moved the clock; the APScheduler job store keeps real time."""
+    return _offset

@@ -131,6 +131,15 @@ class Enrollment(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=now, index=True)
     submitted_at: Mapped[datetime | None] = mapped_column()
     decided_at: Mapped[datetime | None] = mapped_column()
+    # Fee of an approved enrollment (see app.models.payment.PaymentStatus). While an unpaid
+    # order holds the enrollment, pending_order_id names it: set and cleared by conditional
+    # updates, so an enrollment is in at most one unpaid order.
+    payment_status: Mapped[str] = mapped_column(
+        String(16), default="unpaid", server_default="unpaid", index=True
+    )
+    pending_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    paid_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    paid_at: Mapped[datetime | None] = mapped_column()
 
     unit: Mapped[Unit] = relationship()
     trainee: Mapped[Trainee] = relationship()

@@ -1,0 +1,122 @@
+"""Opening a QR code (a payment attempt) for an order, closing the previous one first.
+
+The manual warns units not to scan with WeChat and then pay with Alipay; 更新二维码 and
+switching method therefore close the previous QR code at its provider before a new one is made,
+so at most one QR code of an order can be paid at any time.
+"""
+
+import logging
+
+from flask import current_app, url_for
+
+from app.extensions import db
+from app.models.clock import now
+from app.models.payment import AttemptStatus, Order, OrderStatus, PaymentAttempt
+from app.payments.numbers import attempt_number
+from app.payments.providers.base import NewTrade, ProviderError
+from app.payments.registry import provider
+from app.payments.settlement import (
+    close_open_attempts,
+    lock_order,
+    mark_attempts_closed,
+    record_payment,
+)
+
+log = logging.getLogger(__name__)
+
+
+class AttemptRefused(Exception):
+    """No QR code can be shown; ``message`` (Chinese) says why."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def current_attempt(order: Order, provider_name: str) -> PaymentAttempt | None:
+    """The order's open QR code at this provider, if it is the one most recently made."""
+    open_attempts = [a for a in order.attempts if a.status == AttemptStatus.OPEN]
+    if open_attempts and open_attempts[-1].provider == provider_name:
+        return open_attempts[-1]
+    return None
+
+
+def open_attempt(order_id: int, provider_name: str) -> PaymentAttempt | None:
+    """Close the order's open QR codes, then open a new one at ``provider_name``. Commits.
+
+    Returns None when closing showed the order was paid meanwhile. Raises AttemptRefused
+    when the order cannot be paid or a provider cannot be reached.
+    """
+    chosen = provider(provider_name)
+    order = lock_order(order_id)
+    refusal = _refusal(order)
+    if refusal:
+        db.session.rollback()
+        raise AttemptRefused(refusal)
+
+    try:
+        results = close_open_attempts(order)
+    except ProviderError as error:
+        db.session.rollback()
+        log.warning("order %s: could not close the previous QR code: %s", order.number, error)
+        raise AttemptRefused(
+            "上一个二维码暂时无法关闭，为防止重复付款，请稍后再点【更新二维码】。"
+        ) from error
+    if results.paid:
+        for attempt, trade in results.paid:
+            record_payment(attempt, trade, source="close")
+        return None
+
+    number = attempt_number(order.number, len(order.attempts) + 1)
+    trade = NewTrade(
+        out_trade_no=number,
+        amount_fen=order.total_fen,
+        subject=order.name,
+        notify_url=notify_url(provider_name),
+        expires_at=order.expires_at,
+    )
+    try:
+        qr_text = chosen.create_qr(trade)
+    except ProviderError as error:
+        db.session.rollback()
+        log.warning(
+            "order %s: %s could not create a QR code: %s", order.number, provider_name, error
+        )
+        raise AttemptRefused(f"{chosen.label}暂时无法生成二维码：{error.message}") from error
+
+    mark_attempts_closed(results.closed)
+    attempt = PaymentAttempt(
+        order_id=order.id,
+        provider=provider_name,
+        out_trade_no=number,
+        amount_fen=order.total_fen,
+        qr_text=qr_text,
+        status=AttemptStatus.OPEN,
+        created_at=now(),
+    )
+    db.session.add(attempt)
+    db.session.commit()
+    log.info("order %s: QR code %s opened at %s", order.number, number, provider_name)
+    return attempt
+
+
+def _refusal(order: Order | None) -> str:
+    if order is None:
+        return "订单不存在。"
+    if order.status == OrderStatus.PAID:
+        return "该订单已付款，无需再次支付。"
+    if order.status == OrderStatus.CANCELLED:
+        return "该订单已取消，不能再支付；请回到缴费管理重新下单。"
+    if order.expires_at <= now():
+        return "该订单已超过48小时付款期限，即将自动取消；请回到缴费管理重新下单。"
+    return ""
+
+
+def notify_url(provider_name: str) -> str:
+    base = current_app.config["PAYMENT_NOTIFY_BASE_URL"].rstrip("/")
+    path = url_for("payments.notify", provider_name=provider_name)
+    return (
+        base + path
+        if base
+        else url_for("payments.notify", provider_name=provider_name, _external=True)
+    )

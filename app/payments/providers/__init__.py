@@ -1,0 +1,1 @@
+"""Payment providers behind one interface: sandbox, WeChat Pay Native and Alipay precreate."""

@@ -1,0 +1,208 @@
+"""Views of 缴费管理: the unpaid list, order confirmation, notifications and the sandbox page."""
+
+import logging
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.auth.access import unit_admin_required
+from app.extensions import csrf, db
+from app.models import Unit
+from app.models.payment import PaymentAttempt, SandboxTrade
+from app.pagination import paginate
+from app.payments import bp
+from app.payments.hold import hold_hours_text
+from app.payments.notifications import handle_notification
+from app.payments.orders import (
+    InvoiceDetails,
+    OrderError,
+    class_name,
+    pending_orders_by_id,
+    place_order,
+    project_fees,
+    select_for_payment,
+    unpaid_enrollments,
+)
+from app.payments.registry import enabled_provider_names, provider
+from forms.enrollments import ActionForm
+from forms.payments import OrderConfirmForm, PaymentSelectionForm
+
+log = logging.getLogger(__name__)
+
+
+@bp.route("/")
+@unit_admin_required
+def index():
+    """The unit's approved enrollments whose fee is unpaid, with 在线集体缴费 and 全部支付."""
+    page = paginate(unpaid_enrollments(current_user.unit_id))
+    return render_template(
+        "payments/index.html",
+        page=page,
+        fees=project_fees(),
+        orders=pending_orders_by_id(page.items),
+        class_name=class_name,
+        selection_form=PaymentSelectionForm(),
+    )
+
+
+@bp.route("/confirm", methods=["POST"])
+@unit_admin_required
+def confirm():
+    """请确认订单信息: the chosen enrollments, their total and the invoice details to fill."""
+    selection_form = PaymentSelectionForm()
+    if not selection_form.validate_on_submit():
+        flash(_first_error(selection_form) or "页面已过期，请刷新后重新勾选。", "danger")
+        return redirect(url_for("payments.index"))
+    pay_all = "all" in request.form
+    if not pay_all and not selection_form.ids.data:
+        flash("请先勾选要缴费的报名，或点击【全部支付】。", "warning")
+        return redirect(url_for("payments.index"))
+
+    selection = select_for_payment(current_user.unit, None if pay_all else selection_form.ids.data)
+    if not selection.payable:
+        flash(_nothing_to_pay(selection), "warning")
+        return redirect(url_for("payments.index"))
+    form = OrderConfirmForm(formdata=None, ids=[e.id for e in selection.payable])
+    _prefill_invoice(form, current_user.unit)
+    return _confirm_page(form, selection)
+
+
+@bp.route("/orders", methods=["POST"])
+@unit_admin_required
+def place():
+    """提交支付: place the order and go to its payment page."""
+    form = OrderConfirmForm()
+    valid = form.validate_on_submit()
+    selection = select_for_payment(current_user.unit, form.ids.data or [])
+    if not valid:
+        if form.ids.errors or not selection.payable:
+            flash(_first_error(form) or _nothing_to_pay(selection), "danger")
+            return redirect(url_for("payments.index"))
+        return _confirm_page(form, selection), 400
+    try:
+        order = place_order(current_user.unit, form.ids.data, _invoice_details(form), current_user)
+    except OrderError as error:
+        flash(error.message, "danger")
+        return redirect(url_for("payments.index"))
+    if order.status == "paid":
+        flash(f"订单 {order.number} 金额为0元，已直接完成缴费。", "success")
+        return redirect(url_for("orders.detail", order_id=order.id))
+    return redirect(url_for("orders.pay", order_id=order.id))
+
+
+def _confirm_page(form: OrderConfirmForm, selection):
+    fees = project_fees()
+    return render_template(
+        "payments/confirm.html",
+        form=form,
+        selection=selection,
+        fees=fees,
+        total_fen=sum(fees[e.training_project] for e in selection.payable),
+        class_name=class_name,
+        hold_hours=hold_hours_text(),
+    )
+
+
+def _prefill_invoice(form: OrderConfirmForm, unit: Unit) -> None:
+    form.title.data = unit.name
+    form.tax_number.data = unit.credit_code
+    form.address.data = unit.address
+    form.phone.data = unit.contact_phone
+
+
+def _invoice_details(form: OrderConfirmForm) -> InvoiceDetails:
+    special = form.is_special
+    return InvoiceDetails(
+        invoice_type=form.invoice_type.data,
+        title=form.title.data,
+        tax_number=form.tax_number.data,
+        # A normal invoice does not print these; keep what was typed only where it matters.
+        address=form.address.data if special else "",
+        phone=form.phone.data if special else "",
+        bank=form.bank.data if special else "",
+        account=form.account.data if special else "",
+        remark=form.remark.data or "",
+    )
+
+
+def _nothing_to_pay(selection) -> str:
+    if selection.in_other_order:
+        listed = "；".join(
+            f"{e.trainee.name}（订单 {o.number}）" for e, o in selection.in_other_order[:10]
+        )
+        return f"所选报名已在待付款订单中，请到【订单管理】对该订单点击【立即支付】，或取消该订单后重新下单：{listed}。"
+    if selection.without_fee:
+        projects = "、".join(sorted({e.training_project for e in selection.without_fee}))
+        return f"培训项目“{projects}”尚未设置培训费，暂不能缴费，请联系协会工作人员。"
+    return "没有可缴费的报名：只有“审核通过”且未缴费的报名可以缴费。"
+
+
+def _first_error(form) -> str:
+    for errors in form.errors.values():
+        if errors:
+            return errors[0]
+    return ""
+
+
+# --- Provider notifications --------------------------------------------------------------
+
+
+@bp.route("/notify/<provider_name>", methods=["POST"])
+@csrf.exempt
+def notify(provider_name: str):
+    """Where providers post payment notifications; the answer is in the format each expects."""
+    body, status, headers = handle_notification(
+        provider_name, dict(request.headers), request.get_data(cache=False)
+    )
+    return body, status, headers
+
+
+# --- The sandbox platform -------------------------------------------------------------------
+
+
+@bp.route("/sandbox/<out_trade_no>")
+def sandbox_page(out_trade_no: str):
+    """What scanning a sandbox QR code opens: the buyer's side of a stand-in payment platform."""
+    trade = _sandbox_trade_or_404(out_trade_no)
+    return render_template("payments/sandbox.html", trade=trade, form=ActionForm())
+
+
+@bp.route("/sandbox/<out_trade_no>/pay", methods=["POST"])
+def sandbox_pay(out_trade_no: str):
+    """模拟支付成功: take the money at the sandbox and notify us as a real platform would."""
+    _sandbox_trade_or_404(out_trade_no)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    attempt_provider = _sandbox_channel_of(out_trade_no)
+    channel = provider(attempt_provider)
+    signed = channel.pay(out_trade_no)
+    if signed is None:
+        flash(
+            "该二维码已失效（已关闭或已支付），请在缴费页面点击【更新二维码】后重新扫码。",
+            "warning",
+        )
+        return redirect(url_for("payments.sandbox_page", out_trade_no=out_trade_no))
+    headers, body = signed
+    _, status, _ = handle_notification(attempt_provider, headers, body)
+    log.info("sandbox trade %s paid; notification answered %s", out_trade_no, status)
+    flash("模拟支付成功，款项已通知平台。", "success")
+    return redirect(url_for("payments.sandbox_page", out_trade_no=out_trade_no))
+
+
+def _sandbox_trade_or_404(out_trade_no: str) -> SandboxTrade:
+    if not any(name.startswith("sandbox-") for name in enabled_provider_names()):
+        abort(404)
+    trade = db.session.get(SandboxTrade, out_trade_no[:32])
+    if trade is None:
+        abort(404)
+    return trade
+
+
+def _sandbox_channel_of(out_trade_no: str) -> str:
+    name = db.session.scalar(
+        select(PaymentAttempt.provider).where(PaymentAttempt.out_trade_no == out_trade_no)
+    )
+    if name is None or not name.startswith("sandbox-") or name not in enabled_provider_names():
+        abort(404)
+    return name
