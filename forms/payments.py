@@ -25,14 +25,28 @@ BANK_ACCOUNT = re.compile(r"^\d{8,30}$")
 
 
 def _folded(value: str | None) -> str:
-    """Full-width digits and letters folded, surrounding spaces dropped."""
-    return unicodedata.normalize("NFKC", value or "").strip()
+    """Fold full-width digits and letters (NFKC), drop NUL characters and strip spaces.
+
+    PostgreSQL cannot store NUL in text columns, so a pasted one would fail the insert.
+    """
+    return unicodedata.normalize("NFKC", value or "").replace("\x00", "").strip()
+
+
+def _enrollment_id(value) -> int:
+    """Coerce a posted enrollment id, turning text that is no integer into the invalid id 0.
+
+    validate_ids then rejects it with a Chinese message instead of WTForms' generic one.
+    """
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 class PaymentSelectionForm(FlaskForm):
-    """The rows ticked in 缴费管理; 全部支付 posts none and means all."""
+    """Selection of the rows ticked in 缴费管理; 全部支付 posts none and means all."""
 
-    ids = SelectMultipleField("选中的报名", coerce=int, validate_choice=False)
+    ids = SelectMultipleField("选中的报名", coerce=_enrollment_id, validate_choice=False)
 
     def validate_ids(self, field):
         if any(not 0 < value < 2**31 for value in field.data or []):
@@ -40,9 +54,9 @@ class PaymentSelectionForm(FlaskForm):
 
 
 class OrderConfirmForm(FlaskForm):
-    """请确认订单信息并认真填写发票内容: the invoice details typed with the order."""
+    """Confirmation form of an order (请确认订单信息并认真填写发票内容) with its invoice details."""
 
-    ids = SelectMultipleField("报名", coerce=int, validate_choice=False)
+    ids = SelectMultipleField("报名", coerce=_enrollment_id, validate_choice=False)
     invoice_type = RadioField(
         "发票类型",
         choices=list(InvoiceType.LABELS.items()),
@@ -118,14 +132,14 @@ class OrderConfirmForm(FlaskForm):
 
 
 class PayMethodForm(FlaskForm):
-    """支付方式 and 更新二维码 on the payment page."""
+    """Payment method choice (支付方式) and 更新二维码 on the payment page."""
 
     provider = HiddenField(validators=[DataRequired()])
     refresh = SubmitField("更新二维码")
 
 
 class OrderFilterForm(FlaskForm):
-    """The search fields above 订单管理, read from the query string."""
+    """Search fields above 订单管理, read from the query string."""
 
     class Meta:
         csrf = False
@@ -143,4 +157,4 @@ class OrderFilterForm(FlaskForm):
 
     def validate_placed_to(self, field):
         if field.data and self.placed_from.data and field.data < self.placed_from.data:
-            raise ValidationError("结束日期不能早于开始日期。")
+            raise ValidationError("结束日期不能早于开始日期，请重新选择。")

@@ -65,7 +65,9 @@ def snapshot(app, order_id):
         attempts = [
             (a.status, a.transaction_id, a.refund_status)
             for a in db.session.scalars(
-                select(PaymentAttempt).where(PaymentAttempt.order_id == order_id)
+                select(PaymentAttempt)
+                .where(PaymentAttempt.order_id == order_id)
+                .order_by(PaymentAttempt.id)
             )
         ]
         enrollments = [

@@ -26,6 +26,8 @@ class PaymentStatus:
 
 
 class OrderStatus:
+    """订单状态, which changes only from pending to paid or to cancelled."""
+
     PENDING = "pending"
     PAID = "paid"
     CANCELLED = "cancelled"
@@ -51,6 +53,8 @@ class InvoiceStatus:
 
 
 class InvoiceType:
+    """发票类型 requested with the order."""
+
     NORMAL = "normal"
     SPECIAL = "special"
 
@@ -58,6 +62,8 @@ class InvoiceType:
 
 
 class Order(db.Model):
+    """An order (订单) of one unit for one or more approved enrollments, in integer fen."""
+
     __tablename__ = "orders"
     __table_args__ = (Index("ix_orders_status_expires", "status", "expires_at"),)
 
@@ -126,7 +132,9 @@ class OrderItem(db.Model):
 
 
 class AttemptStatus:
-    OPEN = "open"  # QR code shown; may be paid
+    """State of one QR code as this application last recorded it."""
+
+    OPEN = "open"  # QR code shown, and it can still be paid
     CLOSED = "closed"  # closed at the provider; can no longer be paid
     PAID = "paid"
 
@@ -134,6 +142,8 @@ class AttemptStatus:
 
 
 class RefundStatus:
+    """Refund state of money that arrived for an order already settled."""
+
     NONE = ""
     PENDING = "pending"  # money taken for an order that was already settled: give it back
     DONE = "done"
@@ -155,6 +165,14 @@ class PaymentAttempt(db.Model):
             unique=True,
             sqlite_where=text("transaction_id != ''"),
             postgresql_where=text("transaction_id != ''"),
+        ),
+        # The sweep asks, for each expired order, whether a QR code is still open; this keeps
+        # the answer an index lookup even before the planner has statistics on new rows.
+        Index(
+            "ix_payment_attempts_open_order",
+            "order_id",
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
         ),
     )
 
@@ -184,7 +202,7 @@ class PaymentAttempt(db.Model):
 
 
 class PaymentNotification(db.Model):
-    """Every notification received, as received, with what was made of it (audit)."""
+    """Audit record of one received notification, stored as received, with its outcome."""
 
     __tablename__ = "payment_notifications"
 

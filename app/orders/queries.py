@@ -1,10 +1,13 @@
-"""Which orders a user may see, filtered as the order list asks."""
+"""Queries of the orders a user may see, filtered as the order list requests."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from flask import abort
 from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.interfaces import LoaderOption
 
 from app.extensions import db
 from app.models import Order, User
@@ -12,6 +15,8 @@ from app.models import Order, User
 
 @dataclass(frozen=True)
 class OrderFilters:
+    """Search fields of the order list; empty values do not filter."""
+
     number: str = ""
     status: str = ""
     placed_from: date | None = None
@@ -20,7 +25,7 @@ class OrderFilters:
 
 
 def orders_visible_to(user: User) -> Select:
-    """Staff see every unit's orders; a unit admin only their unit's; trainees none."""
+    """Select the orders a user may see: staff all, a unit admin their unit's, trainees none."""
     stmt = select(Order)
     if user.is_staff:
         return stmt
@@ -30,14 +35,16 @@ def orders_visible_to(user: User) -> Select:
 
 
 def filtered_orders(user: User, filters: OrderFilters) -> Select:
-    stmt = orders_visible_to(user)
+    """Select the user's orders that match the filters, newest first, with their units."""
+    stmt = orders_visible_to(user).options(selectinload(Order.unit))
     if filters.number:
         stmt = stmt.where(Order.number.contains(filters.number.strip(), autoescape=True))
     if filters.status:
         stmt = stmt.where(Order.status == filters.status)
     if filters.placed_from:
         stmt = stmt.where(Order.placed_at >= datetime.combine(filters.placed_from, time.min))
-    if filters.placed_to:
+    # date.max has no next day, and no order is placed that late, so it sets no upper bound.
+    if filters.placed_to and filters.placed_to < date.max:
         next_day = datetime.combine(filters.placed_to + timedelta(days=1), time.min)
         stmt = stmt.where(Order.placed_at < next_day)
     if filters.unit_id and user.is_staff:
@@ -45,9 +52,13 @@ def filtered_orders(user: User, filters: OrderFilters) -> Select:
     return stmt.order_by(Order.placed_at.desc(), Order.id.desc())
 
 
-def order_or_404(user: User, order_id: int) -> Order:
-    """One order the user may see; another unit's order gives the same 404 as none."""
-    order = db.session.scalar(orders_visible_to(user).where(Order.id == order_id))
+def order_or_404(user: User, order_id: int, options: Sequence[LoaderOption] = ()) -> Order:
+    """Load one order the user may see; another unit's order gives the same 404 as none.
+
+    ``options`` are loader options such as selectinload, to load what a page shows at once.
+    """
+    stmt = orders_visible_to(user).where(Order.id == order_id).options(*options)
+    order = db.session.scalar(stmt)
     if order is None:
         abort(404)
     return order

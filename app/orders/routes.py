@@ -6,6 +6,7 @@ import segno
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.auth.access import staff_required, unit_admin_required
 from app.extensions import db
@@ -13,6 +14,8 @@ from app.models import Unit
 from app.models.clock import now
 from app.models.payment import (
     AttemptStatus,
+    Order,
+    OrderItem,
     OrderStatus,
     PaymentAttempt,
     RefundStatus,
@@ -41,7 +44,7 @@ def _no_trainees():
 
 @bp.route("/")
 def index():
-    """订单管理: the orders a user may see, filtered and paged, newest first."""
+    """List 订单管理: the orders a user may see, filtered and paged, newest first."""
     units = (
         db.session.scalars(select(Unit).order_by(Unit.name)).all() if current_user.is_staff else ()
     )
@@ -52,7 +55,8 @@ def index():
         status=form.status.data if form.status.data in OrderStatus.LABELS else "",
         placed_from=form.placed_from.data if not form.placed_from.errors else None,
         placed_to=form.placed_to.data if not form.placed_to.errors else None,
-        unit_id=int(form.unit.data) if (form.unit.data or "").isdigit() else None,
+        # The unit choices are the units' ids, so a value without errors is a valid id.
+        unit_id=int(form.unit.data) if form.unit.data and not form.unit.errors else None,
     )
     page = paginate(filtered_orders(current_user, filters))
     return render_template("orders/index.html", form=form, page=page, action_form=ActionForm())
@@ -60,8 +64,15 @@ def index():
 
 @bp.route("/<int:order_id>")
 def detail(order_id: int):
-    """详情: the order, its items and its payment attempts."""
-    order = order_or_404(current_user, order_id)
+    """Show 详情: the order, its items with their enrollments, and its payment attempts."""
+    order = order_or_404(
+        current_user,
+        order_id,
+        options=[
+            selectinload(Order.items).selectinload(OrderItem.enrollment),
+            selectinload(Order.attempts),
+        ],
+    )
     return render_template(
         "orders/detail.html", order=order, action_form=ActionForm(), hold_hours=hold_hours_text()
     )
@@ -70,7 +81,7 @@ def detail(order_id: int):
 @bp.route("/<int:order_id>/pay")
 @unit_admin_required
 def pay(order_id: int):
-    """立即支付: amount, countdown to the hold's end and the QR code of the chosen method."""
+    """Show 立即支付: amount, countdown to the hold's end and the chosen method's QR code."""
     order = order_or_404(current_user, order_id)
     if order.status != OrderStatus.PENDING:
         flash(f"订单 {order.number} {order.status_label}，无需支付。", "info")
@@ -91,7 +102,7 @@ def pay(order_id: int):
 @bp.route("/<int:order_id>/pay", methods=["POST"])
 @unit_admin_required
 def open_qr(order_id: int):
-    """Choosing a method or 更新二维码: close the previous QR code, then show a new one."""
+    """Close the previous QR code and open a new one, on choosing a method or 更新二维码."""
     order = order_or_404(current_user, order_id)
     form = PayMethodForm()
     if not form.validate_on_submit() or form.provider.data not in enabled_provider_names():
@@ -99,8 +110,15 @@ def open_qr(order_id: int):
         return redirect(url_for("orders.pay", order_id=order.id))
     try:
         attempt = open_attempt(order.id, form.provider.data)
-    except AttemptRefused as refusal:
-        flash(refusal.message, "warning")
+    except AttemptRefused as rejection:
+        log.info(
+            "order %s: QR code at %s for user %s rejected: %s",
+            order.id,
+            form.provider.data,
+            current_user.id,
+            rejection.message,
+        )
+        flash(rejection.message, "warning")
         return redirect(url_for("orders.pay", order_id=order.id))
     if attempt is None:
         flash(f"订单 {order.number} 已付款成功。", "success")
@@ -110,7 +128,7 @@ def open_qr(order_id: int):
 
 @bp.route("/<int:order_id>/status")
 def status(order_id: int):
-    """Polled by the payment page: our own record of the order, never the provider's."""
+    """Return the order's status as JSON for the payment page, from our records only."""
     order = order_or_404(current_user, order_id)
     return jsonify(
         status=order.status,
@@ -131,6 +149,12 @@ def cancel(order_id: int):
     try:
         outcome = cancel_order(order.id, f"单位管理员{current_user.display_name}取消")
     except ProviderError as error:
+        log.warning(
+            "order %s: cancellation by user %s failed, QR code state unknown: %s",
+            order.id,
+            current_user.id,
+            error,
+        )
         flash(
             f"暂时无法确认二维码是否已付款，订单未取消，请稍后再试。（{error.message}）", "warning"
         )
@@ -149,7 +173,7 @@ def cancel(order_id: int):
 
 
 def _shown_attempt(order) -> PaymentAttempt | None:
-    """The newest open QR code, if its provider is still offered here."""
+    """Return the newest open QR code if its provider is still enabled here."""
     for attempt in reversed(order.attempts):
         if attempt.status == AttemptStatus.OPEN and attempt.provider in enabled_provider_names():
             return current_attempt(order, attempt.provider)
@@ -166,9 +190,10 @@ def _qr_data_uri(text: str) -> str:
 @bp.route("/refunds")
 @staff_required
 def refunds():
-    """退款处理: money taken for orders already paid or cancelled, to be given back."""
+    """List 退款处理: money taken for orders already paid or cancelled, to be given back."""
     stmt = (
         select(PaymentAttempt)
+        .options(selectinload(PaymentAttempt.order).selectinload(Order.unit))
         .where(PaymentAttempt.refund_status != RefundStatus.NONE)
         .order_by(PaymentAttempt.refund_status.desc(), PaymentAttempt.paid_at.desc())
     )
@@ -179,7 +204,7 @@ def refunds():
 @bp.route("/refunds/<int:attempt_id>/done", methods=["POST"])
 @staff_required
 def refund_done(attempt_id: int):
-    """标记已退款, once the money was returned through the provider's merchant console."""
+    """Mark a payment refunded (标记已退款) once staff returned it in the merchant console."""
     if not ActionForm().validate_on_submit():
         flash("页面已过期，请刷新后重试。", "warning")
         return redirect(url_for("orders.refunds"))
@@ -193,6 +218,7 @@ def refund_done(attempt_id: int):
     ).rowcount
     db.session.commit()
     if changed:
+        log.info("attempt %s marked refunded by user %s", attempt_id, current_user.id)
         flash("已标记为已退款。", "success")
     else:
         flash("该笔款项不在待退款状态，未作更改。", "info")

@@ -1,8 +1,8 @@
 """Opening a QR code (a payment attempt) for an order, closing the previous one first.
 
-The manual warns units not to scan with WeChat and then pay with Alipay; 更新二维码 and
-switching method therefore close the previous QR code at its provider before a new one is made,
-so at most one QR code of an order can be paid at any time.
+The manual warns units not to scan with WeChat and then pay with Alipay. So 更新二维码 and
+switching method close the previous QR code at its provider before a new one is made, and at
+most one QR code of an order can be paid at any time.
 """
 
 import logging
@@ -12,6 +12,7 @@ from flask import current_app, url_for
 from app.extensions import db
 from app.models.clock import now
 from app.models.payment import AttemptStatus, Order, OrderStatus, PaymentAttempt
+from app.payments.hold import hold_hours_text
 from app.payments.numbers import attempt_number
 from app.payments.providers.base import NewTrade, ProviderError
 from app.payments.registry import provider
@@ -19,14 +20,14 @@ from app.payments.settlement import (
     close_open_attempts,
     lock_order,
     mark_attempts_closed,
-    record_payment,
+    record_close_payments,
 )
 
 log = logging.getLogger(__name__)
 
 
 class AttemptRefused(Exception):
-    """No QR code can be shown; ``message`` (Chinese) says why."""
+    """Error raised when no QR code can be shown; ``message`` (Chinese) states why."""
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -34,7 +35,7 @@ class AttemptRefused(Exception):
 
 
 def current_attempt(order: Order, provider_name: str) -> PaymentAttempt | None:
-    """The order's open QR code at this provider, if it is the one most recently made."""
+    """Return the order's open QR code at this provider if it is the newest open one."""
     open_attempts = [a for a in order.attempts if a.status == AttemptStatus.OPEN]
     if open_attempts and open_attempts[-1].provider == provider_name:
         return open_attempts[-1]
@@ -49,22 +50,23 @@ def open_attempt(order_id: int, provider_name: str) -> PaymentAttempt | None:
     """
     chosen = provider(provider_name)
     order = lock_order(order_id)
-    refusal = _refusal(order)
-    if refusal:
+    rejection = _rejection_message(order)
+    if rejection:
         db.session.rollback()
-        raise AttemptRefused(refusal)
+        log.info("order %s: QR code at %s rejected: %s", order_id, provider_name, rejection)
+        raise AttemptRefused(rejection)
 
     try:
         results = close_open_attempts(order)
     except ProviderError as error:
+        log.warning("order %s: failed to close the previous QR code: %s", order.number, error)
         db.session.rollback()
-        log.warning("order %s: could not close the previous QR code: %s", order.number, error)
         raise AttemptRefused(
             "上一个二维码暂时无法关闭，为防止重复付款，请稍后再点【更新二维码】。"
+            f"（{error.message}）"
         ) from error
     if results.paid:
-        for attempt, trade in results.paid:
-            record_payment(attempt, trade, source="close")
+        record_close_payments(results)
         return None
 
     number = attempt_number(order.number, len(order.attempts) + 1)
@@ -78,10 +80,17 @@ def open_attempt(order_id: int, provider_name: str) -> PaymentAttempt | None:
     try:
         qr_text = chosen.create_qr(trade)
     except ProviderError as error:
-        db.session.rollback()
         log.warning(
-            "order %s: %s could not create a QR code: %s", order.number, provider_name, error
+            "order %s: %s failed to create QR code %s: %s",
+            order.number,
+            provider_name,
+            number,
+            error,
         )
+        # The previous QR codes are closed at their provider all the same, so the payment page
+        # must stop showing them.
+        mark_attempts_closed(results.closed)
+        db.session.commit()
         raise AttemptRefused(f"{chosen.label}暂时无法生成二维码：{error.message}") from error
 
     mark_attempts_closed(results.closed)
@@ -100,19 +109,22 @@ def open_attempt(order_id: int, provider_name: str) -> PaymentAttempt | None:
     return attempt
 
 
-def _refusal(order: Order | None) -> str:
+def _rejection_message(order: Order | None) -> str:
     if order is None:
-        return "订单不存在。"
+        return "订单不存在，请回到订单管理刷新后重试。"
     if order.status == OrderStatus.PAID:
         return "该订单已付款，无需再次支付。"
     if order.status == OrderStatus.CANCELLED:
         return "该订单已取消，不能再支付；请回到缴费管理重新下单。"
     if order.expires_at <= now():
-        return "该订单已超过48小时付款期限，即将自动取消；请回到缴费管理重新下单。"
+        return (
+            f"该订单已超过{hold_hours_text()}小时付款期限，即将自动取消；请回到缴费管理重新下单。"
+        )
     return ""
 
 
 def notify_url(provider_name: str) -> str:
+    """Build the URL the provider posts notifications to, on PAYMENT_NOTIFY_BASE_URL if set."""
     base = current_app.config["PAYMENT_NOTIFY_BASE_URL"].rstrip("/")
     path = url_for("payments.notify", provider_name=provider_name)
     return (

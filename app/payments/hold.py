@@ -33,6 +33,7 @@ _writers_lock = threading.Lock()
 
 
 def hold_hours_text() -> str:
+    """Format ORDER_HOLD_HOURS for messages: 48.0 -> "48", 0.5 -> "0.5"."""
     hours = current_app.config["ORDER_HOLD_HOURS"]
     return str(int(hours)) if float(hours).is_integer() else str(hours)
 
@@ -63,8 +64,8 @@ def schedule_cancellation(order: Order) -> None:
             misfire_grace_time=None,
             coalesce=True,
         )
-    except Exception:  # the order stands either way; the sweep is the backstop
-        log.exception("could not schedule the cancellation of order %s", order.number)
+    except Exception:  # the order is kept either way, and the sweep cancels it when due
+        log.exception("failed to schedule the cancellation of order %s", order.number)
 
 
 def _job_writer() -> BackgroundScheduler:
@@ -84,21 +85,28 @@ def _job_writer() -> BackgroundScheduler:
 
 
 def expire_order(order_id: int) -> str:
-    """The timer: cancel the order if it is still unpaid and its hold has run out."""
+    """Cancel the order if it is still unpaid and its hold has run out (the timer job).
+
+    Returns a CancelOutcome, or "postponed" when a provider could not report the QR code state.
+    """
     from app.payments.settlement import cancel_order
 
     try:
         return cancel_order(order_id, expiry_reason(), only_if_expired=True)
     except ProviderError as error:
-        log.warning("order %s: cancellation postponed, provider unsure: %s", order_id, error)
+        log.warning(
+            "order %s: cancellation postponed, provider state of the QR code unknown: %s",
+            order_id,
+            error,
+        )
         return "postponed"
 
 
 def sweep_expired_orders() -> int:
-    """Cancel every pending order past its hold; returns how many were cancelled.
+    """Cancel every pending order past its hold and return how many were cancelled.
 
-    Orders that never showed a QR code are cancelled in bulk; the others one by one, since
-    their QR codes must be closed at the provider first.
+    Orders without an open QR code are cancelled in bulk. The others are cancelled one by one,
+    because their QR codes must be closed at the provider first.
     """
     from app.payments.settlement import CancelOutcome
 
@@ -123,8 +131,8 @@ def _open_attempt_exists():
 def _cancel_chunk_without_attempts() -> tuple[int, int]:
     """Cancel up to SWEEP_CHUNK expired orders; return (orders looked at, orders cancelled)."""
     at = now()
-    # SKIP LOCKED passes over orders being paid or given a QR code right now; the next
-    # sweep sees them again. SQLite ignores it and serialises writers instead.
+    # SKIP LOCKED passes over orders being paid or given a QR code right now, and the next
+    # sweep selects them again. SQLite ignores it and serialises writers instead.
     candidates = list(
         db.session.scalars(
             select(Order.id)

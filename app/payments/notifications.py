@@ -1,8 +1,8 @@
-"""Handling a provider's payment notification: verify, match, apply once, audit, answer.
+"""Handling a provider's payment notification: verify, match, apply once, audit, respond.
 
-Both providers retry for about a day until they get the answer they expect, so a notification
-already applied is answered as accepted and changes nothing. Every notification is stored as
-received, whatever became of it.
+Both providers retry for about a day until they get the response they expect, so a
+notification already applied is acknowledged as accepted and changes nothing. Every
+notification is stored as received, whatever became of it.
 """
 
 import json
@@ -29,7 +29,7 @@ AUDIT_HEADER_PREFIXES = ("wechatpay-", "x-sandbox-", "content-type", "user-agent
 def handle_notification(
     provider_name: str, headers: dict[str, str], body: bytes
 ) -> tuple[bytes, int, dict[str, str]]:
-    """Apply one notification and return the HTTP answer the provider expects."""
+    """Apply one notification and return the HTTP response (body, status, headers) it expects."""
     try:
         chosen = provider(provider_name)
     except KeyError:
@@ -61,7 +61,7 @@ def _apply(chosen: PaymentProvider, headers: dict[str, str], body: bytes) -> tup
         )
     )
     if attempt is None:
-        raise NotificationRejected(f"unknown out_trade_no {trade.out_trade_no!r}")
+        raise NotificationRejected(f"out_trade_no {trade.out_trade_no!r} not found")
     if trade.amount_fen != attempt.amount_fen:
         raise NotificationRejected(
             f"amount {trade.amount_fen} fen for {trade.out_trade_no}, expected {attempt.amount_fen}"
@@ -72,7 +72,7 @@ def _apply(chosen: PaymentProvider, headers: dict[str, str], body: bytes) -> tup
         )
     attempt_id = attempt.id
     outcome = record_payment(attempt, trade, source="notification")
-    if outcome == PaymentOutcome.MISMATCH:  # checked above; kept for safety
+    if outcome == PaymentOutcome.MISMATCH:  # checked above, and kept in case that check moves
         raise NotificationRejected("amount mismatch")
     return outcome, attempt_id, f"{trade.out_trade_no} {trade.transaction_id}"
 
@@ -85,12 +85,16 @@ def _audit(
     detail: str,
     attempt_id: int | None,
 ) -> None:
-    kept = {k: v for k, v in headers.items() if k.lower().startswith(AUDIT_HEADER_PREFIXES)}
+    audit_headers = {
+        name: value
+        for name, value in headers.items()
+        if name.lower().startswith(AUDIT_HEADER_PREFIXES)
+    }
     db.session.rollback()  # nothing of a rejected notification may be written
     db.session.add(
         PaymentNotification(
             provider=provider_name,
-            headers_json=json.dumps(kept, ensure_ascii=False),
+            headers_json=json.dumps(audit_headers, ensure_ascii=False),
             body=body.decode("utf-8", errors="replace")[:100_000],
             outcome=outcome,
             detail=detail[:300],

@@ -11,17 +11,21 @@ ORDER_NUMBER_RANDOM_DIGITS = 10
 
 
 def order_number(prefix: str, placed_at: datetime) -> str:
+    """Generate an 订单编号: the prefix, the time placed and ORDER_NUMBER_RANDOM_DIGITS digits."""
     digits = "".join(secrets.choice("0123456789") for _ in range(ORDER_NUMBER_RANDOM_DIGITS))
     return f"{prefix}{placed_at:%Y%m%d%H%M%S}{digits}"
 
 
 def order_name(kind: str, placed_at: datetime) -> str:
-    """订单名称: 20231017174447线上培训费订单."""
+    """Return the 订单名称, e.g. 20231017174447线上培训费订单."""
     return f"{placed_at:%Y%m%d%H%M%S}{OrderKind.NAME_SUFFIX[kind]}"
 
 
 def attempt_number(order_number_: str, sequence: int) -> str:
-    """The merchant order number of the order's n-th QR code: 30 characters, within WeChat's 32.
+    """Return the merchant order number of the order's n-th QR code.
+
+    It has 30 characters with the default prefix and fewer than 100 QR codes, within WeChat's
+    limit of 32.
 
     Each QR code gets its own number so that closing one at the provider never closes the next.
     """

@@ -1,7 +1,7 @@
 """Placing orders for approved enrollments (在线集体缴费) and what a unit still owes.
 
 An enrollment joins an order by a conditional UPDATE that only matches while no other unpaid
-order holds it, so two orders placed at the same moment cannot both take it.
+order contains it, so two orders placed at the same moment cannot both take it.
 """
 
 import logging
@@ -11,10 +11,11 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
-from app.models import CatalogItem, CatalogKind, Enrollment, EnrollmentStatus, Trainee, Unit, User
+from app.models import CatalogItem, CatalogKind, Enrollment, EnrollmentStatus, Unit, User
 from app.models.clock import now
 from app.models.payment import (
     InvoiceType,
@@ -30,7 +31,10 @@ log = logging.getLogger(__name__)
 
 
 class OrderError(Exception):
-    """An order cannot be placed; ``message`` (Chinese) says why and what to do."""
+    """Error raised when an order cannot be placed.
+
+    ``message`` is Chinese, shown to the user, and states the cause and what to do next.
+    """
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -52,12 +56,12 @@ class InvoiceDetails:
 
 
 def class_name(enrollment: Enrollment) -> str:
-    """班级名称: training type and project, as the manual prints it (特种设备使用单位电梯)."""
+    """Return the 班级名称 as the manual prints it: type, then project (特种设备使用单位电梯)."""
     return f"{enrollment.training_type}{enrollment.training_project}"
 
 
 def project_fees() -> dict[str, int | None]:
-    """Fee in fen of each training project by name; None where staff have set no fee."""
+    """Load the fee in fen of each training project by name, None where staff have set no fee."""
     rows = db.session.execute(
         select(CatalogItem.name, CatalogItem.fee_fen).where(
             CatalogItem.kind == CatalogKind.TRAINING_PROJECT
@@ -67,10 +71,14 @@ def project_fees() -> dict[str, int | None]:
 
 
 def unpaid_enrollments(unit_id: int) -> Select:
-    """The unit's approved enrollments whose fee is unpaid, oldest approval first."""
+    """Select the unit's approved enrollments whose fee is unpaid, oldest approval first.
+
+    The trainee is loaded in the same query because every page and message names them.
+    """
     return (
         select(Enrollment)
-        .join(Trainee, Enrollment.trainee_id == Trainee.id)
+        .join(Enrollment.trainee)
+        .options(contains_eager(Enrollment.trainee))
         .where(
             Enrollment.unit_id == unit_id,
             Enrollment.status == EnrollmentStatus.APPROVED,
@@ -81,7 +89,7 @@ def unpaid_enrollments(unit_id: int) -> Select:
 
 
 def pending_orders_by_id(enrollments: list[Enrollment]) -> dict[int, Order]:
-    """The unpaid orders that hold any of these enrollments, by order id."""
+    """Load the unpaid orders that contain any of these enrollments, keyed by order id."""
     ids = {e.pending_order_id for e in enrollments if e.pending_order_id is not None}
     if not ids:
         return {}
@@ -135,7 +143,7 @@ def place_order(
     """
     selection = select_for_payment(unit, enrollment_ids)
     if not selection.payable:
-        raise OrderError(_nothing_payable_message(selection))
+        raise OrderError(nothing_payable_message(selection))
     if len(selection.payable) != len(set(enrollment_ids)):
         raise OrderError(
             "所选报名中有的已在其他待付款订单中或已缴费，请返回缴费管理刷新后重新选择。"
@@ -163,18 +171,20 @@ def place_order(
     return order
 
 
-def _nothing_payable_message(selection: Selection) -> str:
+def nothing_payable_message(selection: Selection) -> str:
+    """Build the message that tells why none of the chosen enrollments can be paid now."""
     if selection.in_other_order:
         listed = "；".join(
             f"{e.trainee.name}（订单 {o.number}）" for e, o in selection.in_other_order[:10]
         )
         return (
-            f"所选报名已在待付款订单中，请到订单管理对该订单【立即支付】或先取消该订单：{listed}。"
+            "所选报名已在待付款订单中，请到【订单管理】对该订单点击【立即支付】，"
+            f"或取消该订单后重新下单：{listed}。"
         )
     if selection.without_fee:
-        names = "、".join(e.training_project for e in selection.without_fee[:10])
-        return f"培训项目“{names}”尚未设置培训费，暂不能缴费，请联系协会工作人员。"
-    return "没有可缴费的报名：请勾选“审核通过”且未缴费的报名。"
+        projects = "、".join(sorted({e.training_project for e in selection.without_fee}))
+        return f"培训项目“{projects}”尚未设置培训费，暂不能缴费，请联系协会工作人员。"
+    return "没有可缴费的报名：只有“审核通过”且未缴费的报名可以缴费。"
 
 
 def _new_order(
@@ -219,13 +229,15 @@ def _new_order(
         db.session.flush()
     except IntegrityError as error:  # the ten random digits repeated within one second
         db.session.rollback()
-        raise OrderError("下单的人较多，订单编号冲突，请再点一次【提交支付】。") from error
+        raise OrderError(
+            "订单编号与同时提交的订单重复，订单未创建，请再点一次【提交支付】。"
+        ) from error
     return order
 
 
 def _hold_enrollments(order: Order, enrollments: list[Enrollment]) -> None:
     ids = [e.id for e in enrollments]
-    held = db.session.execute(
+    held_count = db.session.execute(
         update(Enrollment)
         .where(
             Enrollment.id.in_(ids),
@@ -236,7 +248,7 @@ def _hold_enrollments(order: Order, enrollments: list[Enrollment]) -> None:
         .values(pending_order_id=order.id)
         .execution_options(synchronize_session=False)
     ).rowcount
-    if held != len(ids):
+    if held_count != len(ids):
         db.session.rollback()
         raise OrderError("所选报名中有的刚被加入其他订单，请返回缴费管理刷新后重新选择。")
     for enrollment in enrollments:

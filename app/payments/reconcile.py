@@ -19,35 +19,41 @@ QUIET_PERIOD = timedelta(minutes=2)
 
 
 def reconcile_open_attempts() -> dict[str, int]:
-    """Query each open attempt's provider; record payments and closures it reports.
+    """Query each open attempt's provider, and record the payments and closures it reports.
 
-    Returns counts by what was found: paid, closed, pending, unknown.
+    Returns counts by what the providers reported: paid, closed, pending, unknown.
     """
     counts = {"paid": 0, "closed": 0, "pending": 0, "unknown": 0}
-    attempts = list(
-        db.session.scalars(
-            select(PaymentAttempt)
-            .where(
-                PaymentAttempt.status == AttemptStatus.OPEN,
-                PaymentAttempt.created_at <= now() - QUIET_PERIOD,
-                PaymentAttempt.provider.in_(enabled_provider_names()),
-            )
-            .order_by(PaymentAttempt.id)
+    # Plain rows, not ORM objects: touching an expired object would start a new transaction,
+    # and none may stay open across a provider call.
+    rows = db.session.execute(
+        select(PaymentAttempt.id, PaymentAttempt.provider, PaymentAttempt.out_trade_no)
+        .where(
+            PaymentAttempt.status == AttemptStatus.OPEN,
+            PaymentAttempt.created_at <= now() - QUIET_PERIOD,
+            PaymentAttempt.provider.in_(enabled_provider_names()),
         )
-    )
-    db.session.rollback()  # no transaction stays open across provider calls
-    for attempt in attempts:
+        .order_by(PaymentAttempt.id)
+    ).all()
+    db.session.rollback()
+    for attempt_id, provider_name, out_trade_no in rows:
         try:
-            trade = provider(attempt.provider).query(attempt.out_trade_no)
+            trade = provider(provider_name).query(out_trade_no)
         except ProviderError as error:
-            log.warning("query of %s/%s failed: %s", attempt.provider, attempt.out_trade_no, error)
+            log.warning(
+                "query of attempt %s (%s/%s) failed: %s",
+                attempt_id,
+                provider_name,
+                out_trade_no,
+                error,
+            )
             counts["unknown"] += 1
             continue
         if trade.state == TradeState.PAID:
-            record_payment(attempt, trade, source="query")
+            record_payment(db.session.get(PaymentAttempt, attempt_id), trade, source="query")
             counts["paid"] += 1
         elif trade.state == TradeState.CLOSED:
-            mark_attempts_closed([attempt])
+            mark_attempts_closed([db.session.get(PaymentAttempt, attempt_id)])
             db.session.commit()
             counts["closed"] += 1
         else:

@@ -18,6 +18,7 @@ PROVIDER_LABELS = {
 
 
 def provider_label(name: str) -> str:
+    """Return the Chinese label of a provider name, or the name itself when it is unknown."""
     return PROVIDER_LABELS.get(name, name)
 
 
@@ -25,32 +26,41 @@ KNOWN_PROVIDERS = ("sandbox-wechat", "sandbox-alipay", "wechat", "alipay")
 
 
 def check_configuration(config: dict) -> None:
-    """Fail at start-up, not at payment time, on an unknown or half-configured provider."""
+    """Raise ValueError at start-up, not at payment time, on an unknown or unconfigured provider."""
     names = config["PAYMENT_PROVIDERS"]
     unknown = [name for name in names if name not in KNOWN_PROVIDERS]
     if unknown:
         raise ValueError(
-            f"PAYMENT_PROVIDERS names unknown providers {unknown}; known: {KNOWN_PROVIDERS}"
+            f"invalid PAYMENT_PROVIDERS: unknown providers {unknown}. "
+            f"List some of {', '.join(KNOWN_PROVIDERS)}, separated by commas."
         )
     if "wechat" in names:
         from app.payments.providers.wechat import WeChatPayConfig
 
         if WeChatPayConfig.from_env(os.environ) is None:
-            raise ValueError("PAYMENT_PROVIDERS names wechat but WECHAT_MCHID is not set")
+            raise ValueError(_missing_configuration("wechat", "WECHAT_MCHID"))
     if "alipay" in names:
         from app.payments.providers.alipay import AlipayConfig
 
         if AlipayConfig.from_env(os.environ) is None:
-            raise ValueError("PAYMENT_PROVIDERS names alipay but ALIPAY_APP_ID is not set")
+            raise ValueError(_missing_configuration("alipay", "ALIPAY_APP_ID"))
+
+
+def _missing_configuration(name: str, variable: str) -> str:
+    prefix = variable.split("_", 1)[0]
+    return (
+        f"PAYMENT_PROVIDERS contains {name} but {variable} is missing: "
+        f"set the {prefix}_* variables or remove {name} from PAYMENT_PROVIDERS"
+    )
 
 
 def enabled_provider_names() -> list[str]:
-    """PAYMENT_PROVIDERS in the order the payment page offers them, e.g. ["wechat", "alipay"]."""
+    """Return PAYMENT_PROVIDERS in the order the payment page offers them, e.g. ["wechat"]."""
     return list(current_app.config["PAYMENT_PROVIDERS"])
 
 
 def provider(name: str) -> PaymentProvider:
-    """The provider called ``name``; KeyError when it is not enabled here."""
+    """Return the provider called ``name``, built once. Raises KeyError when it is not enabled."""
     if name not in enabled_provider_names():
         raise KeyError(name)
     if name not in _cache:
@@ -68,14 +78,14 @@ def _build(name: str) -> PaymentProvider:
 
         config = WeChatPayConfig.from_env(os.environ)
         if config is None:
-            raise RuntimeError("PAYMENT_PROVIDERS names wechat but WECHAT_MCHID is not set")
+            raise RuntimeError(_missing_configuration("wechat", "WECHAT_MCHID"))
         return WeChatPayProvider(config)
     if name == "alipay":
         from app.payments.providers.alipay import AlipayConfig, AlipayProvider
 
         config = AlipayConfig.from_env(os.environ)
         if config is None:
-            raise RuntimeError("PAYMENT_PROVIDERS names alipay but ALIPAY_APP_ID is not set")
+            raise RuntimeError(_missing_configuration("alipay", "ALIPAY_APP_ID"))
         return AlipayProvider(config)
     raise KeyError(name)
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.auth.access import unit_admin_required
 from app.extensions import csrf, db
 from app.models import Unit
-from app.models.payment import PaymentAttempt, SandboxTrade
+from app.models.payment import OrderStatus, PaymentAttempt, SandboxTrade
 from app.pagination import paginate
 from app.payments import bp
 from app.payments.hold import hold_hours_text
@@ -18,6 +18,7 @@ from app.payments.orders import (
     InvoiceDetails,
     OrderError,
     class_name,
+    nothing_payable_message,
     pending_orders_by_id,
     place_order,
     project_fees,
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 @bp.route("/")
 @unit_admin_required
 def index():
-    """The unit's approved enrollments whose fee is unpaid, with 在线集体缴费 and 全部支付."""
+    """List the unit's approved enrollments whose fee is unpaid, with 在线集体缴费 and 全部支付."""
     page = paginate(unpaid_enrollments(current_user.unit_id))
     return render_template(
         "payments/index.html",
@@ -49,7 +50,7 @@ def index():
 @bp.route("/confirm", methods=["POST"])
 @unit_admin_required
 def confirm():
-    """请确认订单信息: the chosen enrollments, their total and the invoice details to fill."""
+    """Show 请确认订单信息: the chosen enrollments, their total and the invoice fields."""
     selection_form = PaymentSelectionForm()
     if not selection_form.validate_on_submit():
         flash(_first_error(selection_form) or "页面已过期，请刷新后重新勾选。", "danger")
@@ -61,7 +62,7 @@ def confirm():
 
     selection = select_for_payment(current_user.unit, None if pay_all else selection_form.ids.data)
     if not selection.payable:
-        flash(_nothing_to_pay(selection), "warning")
+        flash(nothing_payable_message(selection), "warning")
         return redirect(url_for("payments.index"))
     form = OrderConfirmForm(formdata=None, ids=[e.id for e in selection.payable])
     _prefill_invoice(form, current_user.unit)
@@ -73,22 +74,37 @@ def confirm():
 def place():
     """提交支付: place the order and go to its payment page."""
     form = OrderConfirmForm()
-    valid = form.validate_on_submit()
-    selection = select_for_payment(current_user.unit, form.ids.data or [])
-    if not valid:
-        if form.ids.errors or not selection.payable:
-            flash(_first_error(form) or _nothing_to_pay(selection), "danger")
-            return redirect(url_for("payments.index"))
-        return _confirm_page(form, selection), 400
+    if not form.validate_on_submit():
+        return _rejected_order_form(form)
     try:
         order = place_order(current_user.unit, form.ids.data, _invoice_details(form), current_user)
     except OrderError as error:
+        log.info(
+            "order for unit %s by user %s not placed: %s",
+            current_user.unit_id,
+            current_user.id,
+            error.message,
+        )
         flash(error.message, "danger")
         return redirect(url_for("payments.index"))
-    if order.status == "paid":
+    if order.status == OrderStatus.PAID:
         flash(f"订单 {order.number} 金额为0元，已直接完成缴费。", "success")
         return redirect(url_for("orders.detail", order_id=order.id))
     return redirect(url_for("orders.pay", order_id=order.id))
+
+
+def _rejected_order_form(form: OrderConfirmForm):
+    # Invalid ids never reach a query, because a huge number overflows the database integer.
+    if form.ids.errors:
+        flash(form.ids.errors[0], "danger")
+        return redirect(url_for("payments.index"))
+    selection = select_for_payment(current_user.unit, form.ids.data)
+    if not selection.payable:
+        flash(nothing_payable_message(selection), "danger")
+        return redirect(url_for("payments.index"))
+    if "csrf_token" in form.errors:
+        flash("页面已过期，订单未提交，请核对发票内容后再点一次【提交支付】。", "warning")
+    return _confirm_page(form, selection), 400
 
 
 def _confirm_page(form: OrderConfirmForm, selection):
@@ -122,25 +138,14 @@ def _invoice_details(form: OrderConfirmForm) -> InvoiceDetails:
         phone=form.phone.data if special else "",
         bank=form.bank.data if special else "",
         account=form.account.data if special else "",
-        remark=form.remark.data or "",
+        remark=(form.remark.data or "").strip(),
     )
 
 
-def _nothing_to_pay(selection) -> str:
-    if selection.in_other_order:
-        listed = "；".join(
-            f"{e.trainee.name}（订单 {o.number}）" for e, o in selection.in_other_order[:10]
-        )
-        return f"所选报名已在待付款订单中，请到【订单管理】对该订单点击【立即支付】，或取消该订单后重新下单：{listed}。"
-    if selection.without_fee:
-        projects = "、".join(sorted({e.training_project for e in selection.without_fee}))
-        return f"培训项目“{projects}”尚未设置培训费，暂不能缴费，请联系协会工作人员。"
-    return "没有可缴费的报名：只有“审核通过”且未缴费的报名可以缴费。"
-
-
 def _first_error(form) -> str:
-    for errors in form.errors.values():
-        if errors:
+    # Flask-WTF's CSRF messages are English, so callers show their own Chinese text instead.
+    for name, errors in form.errors.items():
+        if errors and name != "csrf_token":
             return errors[0]
     return ""
 
@@ -151,7 +156,7 @@ def _first_error(form) -> str:
 @bp.route("/notify/<provider_name>", methods=["POST"])
 @csrf.exempt
 def notify(provider_name: str):
-    """Where providers post payment notifications; the answer is in the format each expects."""
+    """Receive a provider's payment notification and respond in the format it expects."""
     body, status, headers = handle_notification(
         provider_name, dict(request.headers), request.get_data(cache=False)
     )
@@ -163,14 +168,14 @@ def notify(provider_name: str):
 
 @bp.route("/sandbox/<out_trade_no>")
 def sandbox_page(out_trade_no: str):
-    """What scanning a sandbox QR code opens: the buyer's side of a stand-in payment platform."""
+    """Show the page a sandbox QR code opens: the buyer's side of the stand-in platform."""
     trade = _sandbox_trade_or_404(out_trade_no)
     return render_template("payments/sandbox.html", trade=trade, form=ActionForm())
 
 
 @bp.route("/sandbox/<out_trade_no>/pay", methods=["POST"])
 def sandbox_pay(out_trade_no: str):
-    """模拟支付成功: take the money at the sandbox and notify us as a real platform would."""
+    """模拟支付成功: take the money at the sandbox, then send the notification a platform would."""
     _sandbox_trade_or_404(out_trade_no)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -178,6 +183,7 @@ def sandbox_pay(out_trade_no: str):
     channel = provider(attempt_provider)
     signed = channel.pay(out_trade_no)
     if signed is None:
+        log.info("sandbox trade %s not paid: closed, paid already or not found", out_trade_no)
         flash(
             "该二维码已失效（已关闭或已支付），请在缴费页面点击【更新二维码】后重新扫码。",
             "warning",
@@ -185,7 +191,7 @@ def sandbox_pay(out_trade_no: str):
         return redirect(url_for("payments.sandbox_page", out_trade_no=out_trade_no))
     headers, body = signed
     _, status, _ = handle_notification(attempt_provider, headers, body)
-    log.info("sandbox trade %s paid; notification answered %s", out_trade_no, status)
+    log.info("sandbox trade %s paid, notification response status %s", out_trade_no, status)
     flash("模拟支付成功，款项已通知平台。", "success")
     return redirect(url_for("payments.sandbox_page", out_trade_no=out_trade_no))
 

@@ -27,13 +27,15 @@ from app.payments.providers.base import (
 )
 
 MERCHANT_ID = "sandbox"
-# A notification older or newer than this is refused as a replay.
+# A notification whose timestamp is further than this from now is rejected as a replay.
 FRESHNESS_SECONDS = 300
 
 CHANNELS = {"sandbox-wechat": "微信支付（模拟）", "sandbox-alipay": "支付宝（模拟）"}
 
 
 class SandboxProvider(PaymentProvider):
+    """Stand-in payment platform that keeps its trades in the sandbox_trades table."""
+
     def __init__(self, name: str, key: str):
         if name not in CHANNELS:
             raise KeyError(name)
@@ -88,12 +90,20 @@ class SandboxProvider(PaymentProvider):
         timestamp = headers.get("X-Sandbox-Timestamp", "")
         nonce = headers.get("X-Sandbox-Nonce", "")
         signature = headers.get("X-Sandbox-Signature", "")
-        if not (timestamp.isdigit() and nonce and signature):
-            raise NotificationRejected("missing sandbox signature headers")
-        if not hmac.compare_digest(signature, self._sign(timestamp, nonce, body)):
-            raise NotificationRejected("bad sandbox signature")
+        if not (timestamp.isascii() and timestamp.isdigit() and nonce and signature):
+            raise NotificationRejected("missing or invalid sandbox signature headers")
+
+        # Compared as bytes, because compare_digest raises TypeError on non-ASCII text and a
+        # header may contain any Latin-1 character.
+        expected = self._sign(timestamp, nonce, body).encode()
+        if not hmac.compare_digest(signature.encode("utf-8", "replace"), expected):
+            raise NotificationRejected("invalid sandbox signature")
         if abs(time.time() - int(timestamp)) > FRESHNESS_SECONDS:
-            raise NotificationRejected(f"stale sandbox notification (timestamp {timestamp})")
+            raise NotificationRejected(
+                f"stale sandbox notification: timestamp {timestamp} is more than "
+                f"{FRESHNESS_SECONDS} s from now"
+            )
+
         try:
             data = json.loads(body)
             trade = TradeResult(
@@ -107,8 +117,11 @@ class SandboxProvider(PaymentProvider):
             merchant = str(data["merchant_id"])
         except (ValueError, KeyError, TypeError) as error:
             raise NotificationRejected(f"malformed sandbox notification: {error}") from error
+
         if merchant != MERCHANT_ID:
-            raise NotificationRejected(f"notification for merchant {merchant!r}")
+            raise NotificationRejected(
+                f"sandbox notification for merchant {merchant!r}, expected {MERCHANT_ID!r}"
+            )
         return Notification(trade=trade, merchant_id=merchant)
 
     def acknowledgement(self, accepted: bool) -> tuple[bytes, int, dict[str, str]]:
@@ -148,6 +161,7 @@ class SandboxProvider(PaymentProvider):
         merchant_id: str = MERCHANT_ID,
         timestamp: int | None = None,
     ) -> tuple[dict[str, str], bytes]:
+        """Build the headers and body of a signed notification, as the platform sends it."""
         body = json.dumps(
             {
                 "merchant_id": merchant_id,

@@ -29,11 +29,14 @@ from app.models.payment import (
     RefundStatus,
 )
 from app.payments.providers.base import ProviderError, TradeResult, TradeState
+from app.payments.registry import provider_label
 
 log = logging.getLogger(__name__)
 
 
 class PaymentOutcome:
+    """Result of recording one payment, as record_payment returns it."""
+
     PAID = "paid"  # this payment settled the order
     DUPLICATE = "duplicate"  # the same payment was recorded before
     LATE = "late"  # money taken for an order already paid or cancelled: refund it
@@ -41,7 +44,7 @@ class PaymentOutcome:
 
 
 def lock_order(order_id: int) -> Order | None:
-    """Load an order holding its row lock until the transaction ends (PostgreSQL)."""
+    """Load an order and lock its row until the transaction ends (PostgreSQL only)."""
     return db.session.scalar(
         select(Order)
         .where(Order.id == order_id)
@@ -51,7 +54,7 @@ def lock_order(order_id: int) -> Order | None:
 
 
 def mark_order_paid(order: Order, paid_at: datetime) -> bool:
-    """Turn a pending order and its enrollments paid; False when it was no longer pending."""
+    """Mark a pending order and its enrollments paid; return False when it was not pending."""
     changed = db.session.execute(
         update(Order)
         .where(Order.id == order.id, Order.status == OrderStatus.PENDING)
@@ -76,9 +79,10 @@ def mark_order_paid(order: Order, paid_at: datetime) -> bool:
 
 
 def record_payment(attempt: PaymentAttempt, trade: TradeResult, source: str) -> str:
-    """Apply money the provider says it took for one attempt. Commits.
+    """Apply money the provider reports it took for one attempt, and end the transaction.
 
-    ``source`` (notification, query, close) goes to the log. Returns a PaymentOutcome.
+    Commits, or rolls back when nothing is applied. ``source`` (notification, query, close)
+    goes to the log. Returns a PaymentOutcome.
     """
     if trade.amount_fen != attempt.amount_fen:
         log.warning(
@@ -89,6 +93,8 @@ def record_payment(attempt: PaymentAttempt, trade: TradeResult, source: str) -> 
             attempt.amount_fen,
             source,
         )
+        # End the transaction here too, so that no caller keeps one open across a provider call.
+        db.session.rollback()
         return PaymentOutcome.MISMATCH
 
     order = lock_order(attempt.order_id)
@@ -145,7 +151,7 @@ def record_payment(attempt: PaymentAttempt, trade: TradeResult, source: str) -> 
 
 @dataclass(frozen=True)
 class CloseResults:
-    """What the provider said when the order's open QR codes were closed."""
+    """Provider results of closing an order's open QR codes."""
 
     closed: list[PaymentAttempt]
     paid: list[tuple[PaymentAttempt, TradeResult]]
@@ -154,7 +160,7 @@ class CloseResults:
 def close_open_attempts(order: Order) -> CloseResults:
     """Close every open QR code of the order at its provider. Raises ProviderError.
 
-    Writes nothing: the caller records the results.
+    Writes nothing, because the caller records the results.
     """
     from app.payments.registry import provider
 
@@ -162,7 +168,17 @@ def close_open_attempts(order: Order) -> CloseResults:
     for attempt in order.attempts:
         if attempt.status != AttemptStatus.OPEN:
             continue
-        result = provider(attempt.provider).close(attempt.out_trade_no)
+        try:
+            channel = provider(attempt.provider)
+        except KeyError as error:
+            # NOTE: the order stays pending until the provider is enabled again, because only
+            # the provider can tell whether this QR code was paid.
+            label = provider_label(attempt.provider)
+            raise ProviderError(
+                f"二维码所用的支付方式“{label}”已停用，请联系协会工作人员。",
+                f"close of {attempt.provider}/{attempt.out_trade_no} failed: provider not enabled",
+            ) from error
+        result = channel.close(attempt.out_trade_no)
         if result.state == TradeState.PAID:
             paid.append((attempt, result))
         elif result.state == TradeState.CLOSED:
@@ -176,6 +192,7 @@ def close_open_attempts(order: Order) -> CloseResults:
 
 
 def mark_attempts_closed(attempts: list[PaymentAttempt]) -> None:
+    """Mark open attempts closed that their provider reported closed. Does not commit."""
     if not attempts:
         return
     db.session.execute(
@@ -189,9 +206,24 @@ def mark_attempts_closed(attempts: list[PaymentAttempt]) -> None:
     )
 
 
+def record_close_payments(results: CloseResults) -> None:
+    """Record the payments that closing found, then the closures. Commits.
+
+    The order's row lock is kept until the first payment is recorded, so a concurrent cancel
+    waits and then finds the order paid. Closures come last because record_payment rolls back
+    when it applies nothing, and a closure reported by the provider is safe to record later.
+    """
+    for attempt, trade in results.paid:
+        record_payment(attempt, trade, source="close")
+    mark_attempts_closed(results.closed)
+    db.session.commit()
+
+
 class CancelOutcome:
+    """Result of cancel_order."""
+
     CANCELLED = "cancelled"
-    PAID = "paid"  # the provider said it was paid: the order is paid instead
+    PAID = "paid"  # the provider reported a payment, so the order is paid instead
     ALREADY_PAID = "already_paid"
     ALREADY_CANCELLED = "already_cancelled"
     NOT_EXPIRED = "not_expired"
@@ -200,16 +232,15 @@ class CancelOutcome:
 def cancel_order(order_id: int, reason: str, only_if_expired: bool = False) -> str:
     """Cancel a pending order after closing its QR codes at the provider. Commits.
 
-    Raises ProviderError (and changes nothing) when a provider cannot say whether a QR code
+    Raises ProviderError (and changes nothing) when a provider cannot report whether a QR code
     was paid. ``only_if_expired`` is for the timer and sweep: an order whose hold was
     lengthened, or that a clock skew made look due, stays.
     """
     order = lock_order(order_id)
     if order is None or order.status != OrderStatus.PENDING:
+        status = order.status if order is not None else None
         db.session.rollback()
-        if order is not None and order.status == OrderStatus.PAID:
-            return CancelOutcome.ALREADY_PAID
-        return CancelOutcome.ALREADY_CANCELLED
+        return _settled_outcome(status)
     if only_if_expired and order.expires_at > now():
         db.session.rollback()
         return CancelOutcome.NOT_EXPIRED
@@ -220,9 +251,9 @@ def cancel_order(order_id: int, reason: str, only_if_expired: bool = False) -> s
         db.session.rollback()
         raise
     if results.paid:
-        # Paid before the close reached the provider: the payment wins.
-        for attempt, trade in results.paid:
-            record_payment(attempt, trade, source="close")
+        # Paid before the close reached the provider, so the payment wins.
+        # NOTE: a payment of another amount is not applied, yet PAID is still returned.
+        record_close_payments(results)
         return CancelOutcome.PAID
 
     mark_attempts_closed(results.closed)
@@ -233,13 +264,24 @@ def cancel_order(order_id: int, reason: str, only_if_expired: bool = False) -> s
         .execution_options(synchronize_session=False)
     ).rowcount
     if not cancelled:
+        # Without a row lock (SQLite), another request may have settled the order meanwhile.
         db.session.rollback()
-        return CancelOutcome.ALREADY_PAID
+        status = db.session.scalar(select(Order.status).where(Order.id == order_id))
+        db.session.rollback()
+        return _settled_outcome(status)
     release_enrollments(order.id)
     db.session.commit()
     db.session.expire(order)
     log.info("order %s cancelled: %s", order.number, reason)
     return CancelOutcome.CANCELLED
+
+
+def _settled_outcome(status: str | None) -> str:
+    return (
+        CancelOutcome.ALREADY_PAID
+        if status == OrderStatus.PAID
+        else CancelOutcome.ALREADY_CANCELLED
+    )
 
 
 def release_enrollments(order_id: int) -> None:

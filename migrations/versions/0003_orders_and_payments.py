@@ -113,6 +113,13 @@ def upgrade():
             sqlite_where=sa.text("transaction_id != ''"),
             postgresql_where=sa.text("transaction_id != ''"),
         )
+        batch_op.create_index(
+            "ix_payment_attempts_open_order",
+            ["order_id"],
+            unique=False,
+            sqlite_where=sa.text("status = 'open'"),
+            postgresql_where=sa.text("status = 'open'"),
+        )
 
     op.create_table(
         "order_items",
@@ -221,6 +228,11 @@ def downgrade():
 
     op.drop_table("order_items")
     with op.batch_alter_table("payment_attempts", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_payment_attempts_open_order",
+            sqlite_where=sa.text("status = 'open'"),
+            postgresql_where=sa.text("status = 'open'"),
+        )
         batch_op.drop_index(
             "uq_payment_attempts_transaction",
             sqlite_where=sa.text("transaction_id != ''"),
