@@ -43,3 +43,4 @@ test: install
 bench: install
 	$(BIN)/python -m bench.import_bench
 	$(BIN)/python -m bench.submit_bench
+	$(BIN)/python -m bench.sweep_bench

@@ -824,3 +824,23 @@ def test_notification_time_uses_injected_clock(config, alipay_key):
 
     with pytest.raises(NotificationRejected, match="old"):
         later.parse_notification({}, body)
+
+
+@pytest.mark.parametrize(
+    ("expires_at", "timeout_express"),
+    [
+        (datetime(2026, 12, 8, 10, 0, 0), "2880m"),  # 48 hours after NOW (10:00 CST)
+        (datetime(2026, 12, 6, 10, 0, 30), "1m"),  # 30 seconds left rounds up to a minute
+        (datetime(2026, 12, 6, 9, 0, 0), "1m"),  # already past: the shortest limit
+        (datetime(2027, 3, 1, 10, 0, 0), "21600m"),  # beyond 15 days: Alipay's longest
+    ],
+)
+def test_create_qr_sends_the_hold_as_timeout_express(
+    provider, gateway, expires_at, timeout_express
+):
+    gateway.reply({"code": "10000", "msg": "Success", "qr_code": "https://qr.alipay.com/bax1"})
+    trade = NewTrade(OUT_TRADE_NO, 15000, "订单", NOTIFY_URL, expires_at=expires_at)
+
+    provider.create_qr(trade)
+
+    assert gateway.requests[0].biz_content["timeout_express"] == timeout_express

@@ -247,3 +247,26 @@ def test_reconciliation_finds_a_payment_whose_notification_was_lost(app, open_or
     assert status == OrderStatus.PAID
     assert attempts[0][0] == AttemptStatus.PAID
     assert enrollments == [(PaymentStatus.PAID, None, order_id)] * 2
+
+
+def test_payment_of_another_amount_found_by_close_is_kept_for_refund(app, admin, open_order):
+    """A provider reporting a payment of another amount: kept for refund, order not settled."""
+    from app.payments.settlement import CancelOutcome, cancel_order
+
+    order_id, attempt = open_order
+    with app.app_context():
+        db.session.execute(
+            db.text("UPDATE sandbox_trades SET amount_fen = 100 WHERE out_trade_no = :n"),
+            {"n": attempt.out_trade_no},
+        )
+        db.session.commit()
+    take_money(app, attempt.out_trade_no)  # 1 yuan taken; the notification is lost
+    with app.test_request_context():
+        assert cancel_order(order_id, "测试取消") == CancelOutcome.CANCELLED
+    status, _, attempts, enrollments = snapshot(app, order_id)
+    assert status == OrderStatus.CANCELLED
+    assert attempts == [(AttemptStatus.PAID, attempts[0][1], RefundStatus.PENDING)]
+    assert enrollments == [(PaymentStatus.UNPAID, None, None)] * 2
+    with app.app_context():
+        stored = db.session.get(PaymentAttempt, attempt.id)
+        assert (stored.paid_fen, stored.refund_reason) == (100, "支付金额与订单金额不符")

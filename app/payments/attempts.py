@@ -67,7 +67,10 @@ def open_attempt(order_id: int, provider_name: str) -> PaymentAttempt | None:
         ) from error
     if results.paid:
         record_close_payments(results)
-        return None
+        if db.session.get(Order, order_id, populate_existing=True).status == OrderStatus.PAID:
+            return None
+        # Only payments of a wrong amount were found, kept for refund: offer a fresh QR code.
+        return open_attempt(order_id, provider_name)
 
     number = attempt_number(order.number, len(order.attempts) + 1)
     trade = NewTrade(

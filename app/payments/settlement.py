@@ -40,7 +40,7 @@ class PaymentOutcome:
     PAID = "paid"  # this payment settled the order
     DUPLICATE = "duplicate"  # the same payment was recorded before
     LATE = "late"  # money taken for an order already paid or cancelled: refund it
-    MISMATCH = "mismatch"  # the amount differs from the attempt's: not applied
+    MISMATCH = "mismatch"  # the amount differs from the attempt's: kept for refund only
 
 
 def lock_order(order_id: int) -> Order | None:
@@ -85,17 +85,7 @@ def record_payment(attempt: PaymentAttempt, trade: TradeResult, source: str) -> 
     goes to the log. Returns a PaymentOutcome.
     """
     if trade.amount_fen != attempt.amount_fen:
-        log.warning(
-            "payment %s/%s: amount %s fen differs from the attempt's %s fen (from %s); not applied",
-            attempt.provider,
-            attempt.out_trade_no,
-            trade.amount_fen,
-            attempt.amount_fen,
-            source,
-        )
-        # End the transaction here too, so that no caller keeps one open across a provider call.
-        db.session.rollback()
-        return PaymentOutcome.MISMATCH
+        return _record_mismatched_payment(attempt, trade, source)
 
     order = lock_order(attempt.order_id)
     paid_at = trade.paid_at or now()
@@ -147,6 +137,39 @@ def record_payment(attempt: PaymentAttempt, trade: TradeResult, source: str) -> 
     db.session.commit()
     db.session.expire(attempt)
     return outcome
+
+
+def _record_mismatched_payment(attempt: PaymentAttempt, trade: TradeResult, source: str) -> str:
+    """Keep money of another amount than the QR code's on record, for refund. Commits.
+
+    Only a provider's own query or close reaches here: notifications with a wrong amount are
+    rejected before. The order is not settled by it, so the unit can pay the right amount.
+    """
+    log.warning(
+        "payment %s/%s: amount %s fen differs from the attempt's %s fen (from %s); "
+        "recorded for refund, order not settled",
+        attempt.provider,
+        attempt.out_trade_no,
+        trade.amount_fen,
+        attempt.amount_fen,
+        source,
+    )
+    lock_order(attempt.order_id)
+    db.session.execute(
+        update(PaymentAttempt)
+        .where(PaymentAttempt.id == attempt.id, PaymentAttempt.status != AttemptStatus.PAID)
+        .values(
+            status=AttemptStatus.PAID,
+            transaction_id=trade.transaction_id,
+            paid_fen=trade.amount_fen,
+            paid_at=trade.paid_at or now(),
+            refund_status=RefundStatus.PENDING,
+            refund_reason="支付金额与订单金额不符",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return PaymentOutcome.MISMATCH
 
 
 @dataclass(frozen=True)
@@ -252,9 +275,14 @@ def cancel_order(order_id: int, reason: str, only_if_expired: bool = False) -> s
         raise
     if results.paid:
         # Paid before the close reached the provider, so the payment wins.
-        # NOTE: a payment of another amount is not applied, yet PAID is still returned.
         record_close_payments(results)
-        return CancelOutcome.PAID
+        status = db.session.scalar(select(Order.status).where(Order.id == order_id))
+        db.session.rollback()
+        if status == OrderStatus.PAID:
+            return CancelOutcome.PAID
+        # Only payments of a wrong amount were found: they are kept for refund and no longer
+        # open, so cancelling again closes the rest.
+        return cancel_order(order_id, reason, only_if_expired)
 
     mark_attempts_closed(results.closed)
     cancelled = db.session.execute(
