@@ -7,6 +7,10 @@ MESSAGES = {
     400: ("请求无效", "提交的内容不完整或格式有误，请返回上一页重新操作。"),
     403: ("没有权限", "您的账号没有访问此页面的权限。"),
     404: ("页面不存在", "您访问的记录不存在，或不属于您的单位。请从列表重新进入。"),
+    405: (
+        "无法直接打开",
+        "该地址只接受页面上的按钮提交，不能直接打开或刷新。请从菜单重新进入后再操作。",
+    ),
     413: ("文件过大", "上传的文件超过大小限制，请拆分后重新上传。"),
     500: ("系统错误", "系统处理时出错，请稍后重试；如果问题持续，请联系协会工作人员。"),
 }
@@ -35,5 +39,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        from flask import flash, redirect, url_for
+        from flask_login import current_user
+
+        # Without a session there is no CSRF token either: the log-in has expired.
+        if not current_user.is_authenticated:
+            flash("登录已过期，请重新登录后再操作。", "warning")
+            return redirect(url_for("auth.login"))
         message = "页面已过期或表单校验失败，请刷新页面后重新提交。"
         return render_template("error.html", code=400, title="请求无效", message=message), 400

@@ -24,12 +24,23 @@ INVOICE_PHONE = re.compile(r"^(0\d{2,3}-?\d{7,8}(-\d{1,6})?|1[3-9]\d{9})$")
 BANK_ACCOUNT = re.compile(r"^\d{8,30}$")
 
 
-def _folded(value: str | None) -> str:
-    """Fold full-width digits and letters (NFKC), drop NUL characters and strip spaces.
+def _cleaned(value: str | None) -> str:
+    """Drop control and invisible format characters and strip spaces; keep the text as typed.
 
-    PostgreSQL cannot store NUL in text columns, so a pasted one would fail the insert.
+    A pasted NUL would fail the insert on PostgreSQL, and a right-to-left mark (U+202E) would
+    print the invoice title reversed. Full-width brackets stay: registered names use them.
     """
-    return unicodedata.normalize("NFKC", value or "").replace("\x00", "").strip()
+    kept = "".join(char for char in (value or "") if unicodedata.category(char) not in ("Cc", "Cf"))
+    return kept.strip()
+
+
+def _folded(value: str | None) -> str:
+    """Clean the value and fold full-width digits and letters (NFKC), for numbers and codes."""
+    return unicodedata.normalize("NFKC", _cleaned(value)).strip()
+
+
+def _length(label: str, limit: int) -> Length:
+    return Length(max=limit, message=f"{label}不能超过{limit}个字（现为%(length)d个字），请精简。")
 
 
 def _enrollment_id(value) -> int:
@@ -63,17 +74,21 @@ class OrderConfirmForm(FlaskForm):
         default=InvoiceType.NORMAL,
         validators=[DataRequired("请选择发票类型。")],
     )
-    title = StringField("发票抬头", validators=[DataRequired("请填写发票抬头。"), Length(max=100)])
+    title = StringField(
+        "发票抬头", validators=[DataRequired("请填写发票抬头。"), _length("发票抬头", 100)]
+    )
     tax_number = StringField(
         "税号",
         validators=[Length(max=32)],
         description="统一社会信用代码，18位；机关、事业单位等没有税号的，开普通发票时可不填。",
     )
-    address = StringField("注册地址", validators=[Length(max=200)])
-    phone = StringField("注册电话", validators=[Length(max=32)])
-    bank = StringField("开户银行", validators=[Length(max=100)])
-    account = StringField("银行账号", validators=[Length(max=64)])
-    remark = StringField("备注", validators=[Optional(), Length(max=200)])
+    address = StringField("注册地址", validators=[_length("注册地址", 200)])
+    phone = StringField("注册电话", validators=[_length("注册电话", 32)])
+    bank = StringField("开户银行", validators=[_length("开户银行", 100)])
+    account = StringField("银行账号", validators=[_length("银行账号", 64)])
+    remark = StringField("备注", validators=[Optional(), _length("备注", 200)])
+    # The total the unit saw on the confirm page; the order is not placed if fees changed since.
+    total_fen = HiddenField()
     submit = SubmitField("提交支付")
 
     @property
@@ -87,7 +102,7 @@ class OrderConfirmForm(FlaskForm):
             raise ValidationError("订单中的报名编号无效，请回到缴费管理重新勾选。")
 
     def validate_title(self, field):
-        field.data = _folded(field.data)
+        field.data = _cleaned(field.data)
         if not field.data:
             raise ValidationError("请填写发票抬头。")
 
@@ -102,7 +117,7 @@ class OrderConfirmForm(FlaskForm):
             raise ValidationError(error.replace("统一社会信用代码", "税号（统一社会信用代码）", 1))
 
     def validate_address(self, field):
-        field.data = _folded(field.data)
+        field.data = _cleaned(field.data)
         if self.is_special and not field.data:
             raise ValidationError("开具增值税专用发票必须填写注册地址。")
 
@@ -116,7 +131,7 @@ class OrderConfirmForm(FlaskForm):
             )
 
     def validate_bank(self, field):
-        field.data = _folded(field.data)
+        field.data = _cleaned(field.data)
         if self.is_special and not field.data:
             raise ValidationError("开具增值税专用发票必须填写开户银行。")
 
@@ -128,7 +143,7 @@ class OrderConfirmForm(FlaskForm):
             raise ValidationError("银行账号应为8至30位数字，请核对开户许可证或对账单。")
 
     def validate_remark(self, field):
-        field.data = _folded(field.data)
+        field.data = _cleaned(field.data)
 
 
 class PayMethodForm(FlaskForm):

@@ -79,6 +79,7 @@ def place_order(client, ids: list[int], **invoice) -> "object":
     data = {
         "csrf_token": extract_csrf(html),
         "ids": re.findall(r'name="ids" value="(\d+)"', html),
+        "total_fen": re.search(r'name="total_fen" type="hidden" value="(\d+)"', html).group(1),
         "invoice_type": "normal",
         "title": "厦门示范机电设备有限公司",
         "tax_number": "91350200MA2XN8QK7N",

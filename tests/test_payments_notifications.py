@@ -2,6 +2,7 @@
 unknown, duplicate and late ones, and the reconciliation job."""
 
 import json
+import re
 import time
 
 import pytest
@@ -270,3 +271,18 @@ def test_payment_of_another_amount_found_by_close_is_kept_for_refund(app, admin,
     with app.app_context():
         stored = db.session.get(PaymentAttempt, attempt.id)
         assert (stored.paid_fen, stored.refund_reason) == (100, "支付金额与订单金额不符")
+
+
+def test_unit_sees_that_a_late_payment_will_be_refunded(app, admin, client, open_order):
+    order_id, attempt = open_order
+    headers, body = take_money(app, attempt.out_trade_no)
+    with app.app_context():
+        from app.payments.settlement import release_enrollments
+
+        db.session.get(Order, order_id).status = OrderStatus.CANCELLED
+        release_enrollments(order_id)
+        db.session.commit()
+    post(client, headers, body)
+    html = admin.get(f"/orders/{order_id}").get_data(as_text=True)
+    cell = re.search(rf'data-testid="refund-{attempt.out_trade_no}">(.*?)</td>', html, re.S)
+    assert cell.group(1).strip() == "订单已取消后付款，该笔款项将由协会原路退回"

@@ -440,3 +440,167 @@ def test_order_list_pages_ten_at_a_time(app, admin):
     assert len(re.findall(r"data-order-id=", first)) == 10
     assert len(re.findall(r"data-order-id=", second)) == 2
     assert "第1/2页 总共12条" in first
+
+
+def test_concurrent_qr_requests_leave_one_open_qr_code(app, admin, approved):
+    """A double-click on 更新二维码, or two tabs choosing methods at once, on either database."""
+    import threading
+
+    from app.payments.attempts import open_attempt
+
+    order_id = order_id_from(place_order(admin, approved[:1]))
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def request_qr(provider_name):
+        with app.test_request_context():
+            barrier.wait()
+            try:
+                open_attempt(order_id, provider_name)
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors.append(repr(error))
+            finally:
+                db.session.remove()
+
+    threads = [
+        threading.Thread(target=request_qr, args=(name,))
+        for name in ("sandbox-wechat", "sandbox-wechat", "sandbox-alipay", "sandbox-alipay")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    attempts = open_attempts(app, order_id)
+    assert len(attempts) == 4
+    assert [a.out_trade_no[-2:] for a in attempts] == ["01", "02", "03", "04"]
+    assert [a.status for a in attempts].count(AttemptStatus.OPEN) == 1
+    with app.app_context():
+        states = {t.out_trade_no: t.state for t in db.session.scalars(select(SandboxTrade))}
+    assert sorted(states.values()) == ["closed", "closed", "closed", "pending"]
+    [open_one] = [a for a in attempts if a.status == AttemptStatus.OPEN]
+    assert states[open_one.out_trade_no] == "pending"
+
+
+def test_fee_changed_after_confirmation_asks_to_confirm_again(app, admin, approved):
+    page = confirm_page(admin, approved[:1]).get_data(as_text=True)
+    with app.app_context():
+        item = db.session.scalar(
+            select(CatalogItem).where(
+                CatalogItem.kind == CatalogKind.TRAINING_PROJECT, CatalogItem.name == "电梯"
+            )
+        )
+        item.fee_fen = 20000
+        db.session.commit()
+    data = {
+        "csrf_token": extract_csrf(page),
+        "ids": [str(approved[0])],
+        "total_fen": "15000",
+        "invoice_type": "normal",
+        "title": "厦门示范机电设备有限公司",
+    }
+    response = admin.post("/payments/orders", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "培训费已调整，订单金额现为 ¥200" in html
+    assert 'name="total_fen" type="hidden" value="20000"' in html
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(Order.id))) == 0
+    # Confirming the new amount places the order at it.
+    response = admin.post("/payments/orders", data={**data, "total_fen": "20000"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert latest_order().total_fen == 20000
+
+
+def test_invoice_text_is_kept_as_typed_without_invisible_characters(app, admin, approved):
+    response = place_order(
+        admin,
+        approved[:1],
+        title="\u202e厦门示范机电设备（集团）有限公司\x00 ",
+        remark="开票请注明：培训费，１２月",
+        tax_number="９１３５０２００ＭＡ２ＸＮ８ＱＫ７Ｎ",
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        order = latest_order()
+        assert order.invoice_title == "厦门示范机电设备（集团）有限公司"
+        assert order.invoice_remark == "开票请注明：培训费，１２月"
+        assert order.invoice_tax_number == "91350200MA2XN8QK7N"
+
+
+def test_too_long_title_says_how_long_it_is(app, admin, approved):
+    response = place_order(admin, approved[:1], title="厦" * 101)
+    assert response.status_code == 400
+    assert "发票抬头不能超过100个字（现为101个字），请精简。" in response.get_data(as_text=True)
+
+
+def test_post_only_addresses_opened_directly_get_chinese_pages(app, admin, approved):
+    response = admin.get("/payments/orders", follow_redirects=True)
+    assert "请在缴费管理中勾选报名后点击【在线集体缴费】或【全部支付】" in response.get_data(
+        as_text=True
+    )
+    assert admin.get("/payments/confirm").headers["Location"].endswith("/payments/")
+    order_id = order_id_from(place_order(admin, approved[:1]))
+    response = admin.get(f"/orders/{order_id}/cancel")
+    assert response.status_code == 405
+    assert "该地址只接受页面上的按钮提交" in response.get_data(as_text=True)
+
+
+def test_expired_login_on_the_confirm_page_leads_to_log_in(app, client, approved):
+    login(client, "demo_admin", "demo123")
+    page = confirm_page(client, approved[:1]).get_data(as_text=True)
+    client.delete_cookie("session")
+    response = client.post(
+        "/payments/orders",
+        data={"csrf_token": extract_csrf(page), "ids": [str(approved[0])], "title": "x"},
+        follow_redirects=True,
+    )
+    assert "登录已过期，请重新登录后再操作。" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(Order.id))) == 0
+
+
+def test_paid_and_cancelled_orders_are_not_offered_for_payment(app, admin, approved):
+    order_id = order_id_from(place_order(admin, approved[:1]))
+    detail = admin.get(f"/orders/{order_id}").get_data(as_text=True)
+    admin.post(f"/orders/{order_id}/cancel", data={"csrf_token": extract_csrf(detail)})
+    response = admin.get(f"/orders/{order_id}/pay", follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "已取消，不能再支付；其中的报名请回到【缴费管理】重新下单。" in html
+    response = admin.post(
+        f"/orders/{order_id}/pay",
+        data={"csrf_token": extract_csrf(detail), "provider": "sandbox-wechat"},
+    )
+    assert response.headers["Location"].endswith(f"/orders/{order_id}")
+    assert open_attempts(app, order_id) == []
+
+
+def test_status_names_the_qr_code_to_show_and_search_finds_it(app, admin, approved):
+    order_id = order_id_from(place_order(admin, approved[:1]))
+    assert admin.get(f"/orders/{order_id}/status").get_json()["qr"] is None
+    choose_method(admin, order_id, "sandbox-wechat")
+    choose_method(admin, order_id, "sandbox-alipay")
+    first, second = open_attempts(app, order_id)
+    assert admin.get(f"/orders/{order_id}/status").get_json()["qr"] == second.out_trade_no
+    # The 商户订单号 on a bill finds its order in 订单管理.
+    html = admin.get(f"/orders/?number={first.out_trade_no}").get_data(as_text=True)
+    assert re.findall(r'data-order-id="(\d+)"', html) == [str(order_id)]
+
+
+def test_sandbox_takes_no_payment_after_the_hold(app, admin, approved):
+    from datetime import timedelta
+
+    from app.models.clock import set_offset
+
+    order_id = order_id_from(place_order(admin, approved[:1]))
+    choose_method(admin, order_id, "sandbox-wechat")
+    [attempt] = open_attempts(app, order_id)
+    set_offset(timedelta(hours=48, seconds=1))
+    try:
+        page = sandbox_pay(admin, attempt.out_trade_no).get_data(as_text=True)
+    finally:
+        set_offset(timedelta(0))
+    assert "该二维码已失效" in page
+    with app.app_context():
+        assert db.session.get(Order, order_id).status == OrderStatus.PENDING

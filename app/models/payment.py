@@ -229,4 +229,6 @@ class SandboxTrade(db.Model):
     state: Mapped[str] = mapped_column(String(16), default="pending")
     transaction_id: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(default=now)
+    # The end of the order's hold: the platform takes no payment after it.
+    expires_at: Mapped[datetime | None] = mapped_column()
     paid_at: Mapped[datetime | None] = mapped_column()

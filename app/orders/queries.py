@@ -5,12 +5,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from flask import abort
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
 from app.extensions import db
 from app.models import Order, User
+from app.models.payment import PaymentAttempt
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,12 @@ def filtered_orders(user: User, filters: OrderFilters) -> Select:
     """Select the user's orders that match the filters, newest first, with their units."""
     stmt = orders_visible_to(user).options(selectinload(Order.unit))
     if filters.number:
-        stmt = stmt.where(Order.number.contains(filters.number.strip(), autoescape=True))
+        number = filters.number.strip()
+        # The 商户订单号 on a WeChat or Alipay bill is a QR code's number: find its order too.
+        by_trade = select(PaymentAttempt.order_id).where(PaymentAttempt.out_trade_no == number)
+        stmt = stmt.where(
+            or_(Order.number.contains(number, autoescape=True), Order.id.in_(by_trade))
+        )
     if filters.status:
         stmt = stmt.where(Order.status == filters.status)
     if filters.placed_from:

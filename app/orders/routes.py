@@ -84,8 +84,7 @@ def pay(order_id: int):
     """Show 立即支付: amount, countdown to the hold's end and the chosen method's QR code."""
     order = order_or_404(current_user, order_id)
     if order.status != OrderStatus.PENDING:
-        flash(f"订单 {order.number} {order.status_label}，无需支付。", "info")
-        return redirect(url_for("orders.detail", order_id=order.id))
+        return _not_payable(order)
     attempt = _shown_attempt(order)
     return render_template(
         "orders/pay.html",
@@ -108,6 +107,8 @@ def open_qr(order_id: int):
     if not form.validate_on_submit() or form.provider.data not in enabled_provider_names():
         flash("请选择支付方式（页面可能已过期，请刷新后重试）。", "warning")
         return redirect(url_for("orders.pay", order_id=order.id))
+    if order.status != OrderStatus.PENDING:
+        return _not_payable(order)
     try:
         attempt = open_attempt(order.id, form.provider.data)
     except AttemptRefused as rejection:
@@ -119,6 +120,9 @@ def open_qr(order_id: int):
             rejection.message,
         )
         flash(rejection.message, "warning")
+        db.session.refresh(order)
+        if order.status != OrderStatus.PENDING:
+            return redirect(url_for("orders.detail", order_id=order.id))
         return redirect(url_for("orders.pay", order_id=order.id))
     if attempt is None:
         flash(f"订单 {order.number} 已付款成功。", "success")
@@ -128,13 +132,19 @@ def open_qr(order_id: int):
 
 @bp.route("/<int:order_id>/status")
 def status(order_id: int):
-    """Return the order's status as JSON for the payment page, from our records only."""
+    """Return the order's status as JSON for the payment page, from our records only.
+
+    ``qr`` is the merchant order number of the QR code the page should show, so a page left
+    open in another tab notices when its QR code was replaced.
+    """
     order = order_or_404(current_user, order_id)
+    shown = _shown_attempt(order)
     return jsonify(
         status=order.status,
         label=order.status_label,
         paid_at=order.paid_at.strftime("%Y-%m-%d %H:%M:%S") if order.paid_at else None,
         seconds_left=max(0, int((order.expires_at - now()).total_seconds())),
+        qr=shown.out_trade_no if shown else None,
     )
 
 
@@ -169,6 +179,18 @@ def cancel(order_id: int):
         CancelOutcome.ALREADY_CANCELLED: (f"订单 {order.number} 已取消。", "info"),
     }
     flash(*messages[outcome])
+    return redirect(url_for("orders.detail", order_id=order.id))
+
+
+def _not_payable(order):
+    """Send a paid or cancelled order's 立即支付 to its details, saying what to do instead."""
+    if order.status == OrderStatus.PAID:
+        flash(f"订单 {order.number} 已付款，无需再次支付。", "info")
+    else:
+        flash(
+            f"订单 {order.number} 已取消，不能再支付；其中的报名请回到【缴费管理】重新下单。",
+            "warning",
+        )
     return redirect(url_for("orders.detail", order_id=order.id))
 
 

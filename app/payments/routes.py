@@ -26,6 +26,7 @@ from app.payments.orders import (
     unpaid_enrollments,
 )
 from app.payments.registry import enabled_provider_names, provider
+from app.templating import format_fen
 from forms.enrollments import ActionForm
 from forms.payments import OrderConfirmForm, PaymentSelectionForm
 
@@ -45,6 +46,15 @@ def index():
         class_name=class_name,
         selection_form=PaymentSelectionForm(),
     )
+
+
+@bp.route("/confirm", methods=["GET"])
+@bp.route("/orders", methods=["GET"])
+@unit_admin_required
+def back_to_list():
+    """The confirm page's address opened directly or refreshed: start again from the list."""
+    flash("请在缴费管理中勾选报名后点击【在线集体缴费】或【全部支付】。", "info")
+    return redirect(url_for("payments.index"))
 
 
 @bp.route("/confirm", methods=["POST"])
@@ -76,6 +86,9 @@ def place():
     form = OrderConfirmForm()
     if not form.validate_on_submit():
         return _rejected_order_form(form)
+    changed = _changed_total(form)
+    if changed:
+        return changed
     try:
         order = place_order(current_user.unit, form.ids.data, _invoice_details(form), current_user)
     except OrderError as error:
@@ -91,6 +104,30 @@ def place():
         flash(f"订单 {order.number} 金额为0元，已直接完成缴费。", "success")
         return redirect(url_for("orders.detail", order_id=order.id))
     return redirect(url_for("orders.pay", order_id=order.id))
+
+
+def _changed_total(form: OrderConfirmForm):
+    """Show the confirm page again when the total differs from the one the unit confirmed.
+
+    Staff may change a project's fee (培训目录) while the unit fills in the invoice details.
+    """
+    selection = select_for_payment(current_user.unit, form.ids.data)
+    if not selection.payable or len(selection.payable) != len(set(form.ids.data)):
+        return None  # place_order explains what is no longer payable
+    total = selection.total_fen
+    if form.total_fen.data == str(total):
+        return None
+    log.info(
+        "order for unit %s not placed: total changed from %r to %s fen",
+        current_user.unit_id,
+        form.total_fen.data,
+        total,
+    )
+    flash(
+        f"培训费已调整，订单金额现为 ¥{format_fen(total)}，请核对订单内容后再点一次【提交支付】。",
+        "warning",
+    )
+    return _confirm_page(form, selection)
 
 
 def _rejected_order_form(form: OrderConfirmForm):
@@ -109,12 +146,14 @@ def _rejected_order_form(form: OrderConfirmForm):
 
 def _confirm_page(form: OrderConfirmForm, selection):
     fees = project_fees()
+    total_fen = sum(fees[e.training_project] for e in selection.payable)
+    form.total_fen.data = str(total_fen)
     return render_template(
         "payments/confirm.html",
         form=form,
         selection=selection,
         fees=fees,
-        total_fen=sum(fees[e.training_project] for e in selection.payable),
+        total_fen=total_fen,
         class_name=class_name,
         hold_hours=hold_hours_text(),
     )

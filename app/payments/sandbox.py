@@ -1,7 +1,9 @@
 """The sandbox provider: a stand-in payment platform for demos and tests.
 
-It keeps its side of each trade in its own table, written on its own connection and committed
-at once, as a remote platform would. Its QR code opens a local page where 模拟支付成功 pays
+It keeps its side of each trade in its own table. On PostgreSQL it writes on its own
+connection and commits at once, as a remote platform would. On SQLite it writes in the
+caller's transaction instead, because the caller holds the database's only write lock while
+it talks to the provider (see settlement.lock_order). Its QR code opens a local page where 模拟支付成功 pays
 the trade and sends a signed notification through the same handler as a real provider's.
 """
 
@@ -10,9 +12,11 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import url_for
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 
 from app.extensions import db
 from app.models.clock import now
@@ -46,7 +50,7 @@ class SandboxProvider(PaymentProvider):
     # --- the merchant side: what our payment service calls -----------------------------------
 
     def create_qr(self, trade: NewTrade) -> str:
-        with db.engine.begin() as connection:
+        with _platform_connection() as connection:
             connection.execute(
                 insert(SandboxTrade).values(
                     out_trade_no=trade.out_trade_no,
@@ -55,12 +59,13 @@ class SandboxProvider(PaymentProvider):
                     state=TradeState.PENDING,
                     transaction_id="",
                     created_at=now(),
+                    expires_at=trade.expires_at,
                 )
             )
         return url_for("payments.sandbox_page", out_trade_no=trade.out_trade_no, _external=True)
 
     def close(self, out_trade_no: str) -> TradeResult:
-        with db.engine.begin() as connection:
+        with _platform_connection() as connection:
             connection.execute(
                 update(SandboxTrade)
                 .where(
@@ -72,7 +77,7 @@ class SandboxProvider(PaymentProvider):
         return self.query(out_trade_no)
 
     def query(self, out_trade_no: str) -> TradeResult:
-        with db.engine.connect() as connection:
+        with _platform_connection() as connection:
             row = connection.execute(
                 select(SandboxTrade).where(SandboxTrade.out_trade_no == out_trade_no)
             ).first()
@@ -137,18 +142,22 @@ class SandboxProvider(PaymentProvider):
         would refuse a stale QR code.
         """
         transaction_id = "SBX" + secrets.token_hex(12).upper()
-        with db.engine.begin() as connection:
+        with _platform_connection() as connection:
             paid = connection.execute(
                 update(SandboxTrade)
                 .where(
                     SandboxTrade.out_trade_no == out_trade_no,
                     SandboxTrade.state == TradeState.PENDING,
+                    # Like WeChat's time_expire: a QR code past its order's hold cannot be paid.
+                    or_(SandboxTrade.expires_at.is_(None), SandboxTrade.expires_at > now()),
                 )
                 .values(state=TradeState.PAID, transaction_id=transaction_id, paid_at=now())
             ).rowcount
             amount_fen = connection.scalar(
                 select(SandboxTrade.amount_fen).where(SandboxTrade.out_trade_no == out_trade_no)
             )
+        if db.engine.dialect.name == "sqlite":
+            db.session.commit()  # the platform's own decision, whatever the caller does next
         if not paid:
             return None
         return self.signed_notification(out_trade_no, transaction_id, amount_fen)
@@ -183,3 +192,17 @@ class SandboxProvider(PaymentProvider):
     def _sign(self, timestamp: str, nonce: str, body: bytes) -> str:
         message = timestamp.encode() + b"\n" + nonce.encode() + b"\n" + body + b"\n"
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+
+@contextmanager
+def _platform_connection() -> Iterator:
+    """Yield the connection the sandbox platform reads and writes its trades on.
+
+    PostgreSQL: a connection of its own, committed when the block ends. SQLite: the session's
+    connection, so that the caller's write lock does not make the platform wait for itself.
+    """
+    if db.engine.dialect.name == "sqlite":
+        yield db.session.connection()
+        return
+    with db.engine.begin() as connection:
+        yield connection

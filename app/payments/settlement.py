@@ -6,9 +6,8 @@ writer at a time), then changes the order only by a conditional UPDATE on ``stat
 in exactly one outcome, and a paid order is never cancelled. Money that arrives for an order
 already settled is still recorded, and flagged for refund.
 
-Provider calls (close, create) are made before this module writes anything in the request's
-transaction: the sandbox provider writes on its own connection, which SQLite would otherwise
-make wait for our own write lock.
+Provider calls (close, create) are made while the order is locked and before the changes
+they lead to are written, so a concurrent request on the same order waits for their outcome.
 """
 
 import logging
@@ -44,7 +43,19 @@ class PaymentOutcome:
 
 
 def lock_order(order_id: int) -> Order | None:
-    """Load an order and lock its row until the transaction ends (PostgreSQL only)."""
+    """Load an order and lock it until the transaction ends.
+
+    PostgreSQL locks the row. SQLite has no row locks, so a write that changes nothing takes
+    the database's single write lock instead: a second request on the same order (a
+    double-click on 更新二维码) then waits, as it would on PostgreSQL.
+    """
+    if db.engine.dialect.name == "sqlite":
+        db.session.execute(
+            update(Order)
+            .where(Order.id == order_id)
+            .values(id=Order.id)
+            .execution_options(synchronize_session=False)
+        )
     return db.session.scalar(
         select(Order)
         .where(Order.id == order_id)

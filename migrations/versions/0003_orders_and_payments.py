@@ -28,6 +28,7 @@ def upgrade():
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("transaction_id", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=True),
         sa.Column("paid_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("out_trade_no", name=op.f("pk_sandbox_trades")),
     )
