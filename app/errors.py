@@ -16,6 +16,10 @@ MESSAGES = {
 }
 
 
+# Endpoints whose forms are posted without logging in.
+PUBLIC_FORMS = {"auth.login", "trainees.activate", "payments.sandbox_pay"}
+
+
 def register_error_handlers(app: Flask) -> None:
     def render(code: int):
         title, message = MESSAGES[code]
@@ -42,8 +46,9 @@ def register_error_handlers(app: Flask) -> None:
         from flask import flash, redirect, url_for
         from flask_login import current_user
 
-        # Without a session there is no CSRF token either: the log-in has expired.
-        if not current_user.is_authenticated:
+        # A signed-in page posted without a session: the log-in has expired. Forms that
+        # anyone may post (log-in, activation, the sandbox platform) get the plain message.
+        if not current_user.is_authenticated and request.endpoint not in PUBLIC_FORMS:
             flash("登录已过期，请重新登录后再操作。", "warning")
             return redirect(url_for("auth.login"))
         message = "页面已过期或表单校验失败，请刷新页面后重新提交。"

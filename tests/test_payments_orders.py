@@ -511,6 +511,13 @@ def test_fee_changed_after_confirmation_asks_to_confirm_again(app, admin, approv
     assert response.status_code == 302
     with app.app_context():
         assert latest_order().total_fen == 20000
+        item.fee_fen = 25000
+        db.session.add(item)
+        db.session.commit()
+    # 缴费管理 shows what the pending order charges, not the newer fee.
+    listing = admin.get("/payments/").get_data(as_text=True)
+    row = re.search(rf'data-enrollment-id="{approved[0]}">(.*?)</tr>', listing, re.DOTALL)
+    assert '<td class="text-end">200</td>' in row.group(1)
 
 
 def test_invoice_text_is_kept_as_typed_without_invisible_characters(app, admin, approved):

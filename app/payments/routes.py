@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.auth.access import unit_admin_required
 from app.extensions import csrf, db
 from app.models import Unit
-from app.models.payment import OrderStatus, PaymentAttempt, SandboxTrade
+from app.models.payment import OrderItem, OrderStatus, PaymentAttempt, SandboxTrade
 from app.pagination import paginate
 from app.payments import bp
 from app.payments.hold import hold_hours_text
@@ -42,10 +42,32 @@ def index():
         "payments/index.html",
         page=page,
         fees=project_fees(),
+        held_prices=_held_prices(page.items),
         orders=pending_orders_by_id(page.items),
         class_name=class_name,
         selection_form=PaymentSelectionForm(),
     )
+
+
+def _held_prices(enrollments) -> dict[int, int]:
+    """Price in fen of each enrollment in a pending order, as that order charges it.
+
+    A fee changed by staff after the order was placed does not change the order.
+    """
+    held = [e for e in enrollments if e.pending_order_id is not None]
+    if not held:
+        return {}
+    rows = db.session.execute(
+        select(OrderItem.enrollment_id, OrderItem.order_id, OrderItem.price_fen).where(
+            OrderItem.enrollment_id.in_([e.id for e in held])
+        )
+    )
+    orders_of = {e.id: e.pending_order_id for e in held}
+    return {
+        enrollment_id: price
+        for enrollment_id, order_id, price in rows
+        if orders_of.get(enrollment_id) == order_id
+    }
 
 
 @bp.route("/confirm", methods=["GET"])

@@ -65,6 +65,7 @@ class SandboxProvider(PaymentProvider):
         return url_for("payments.sandbox_page", out_trade_no=trade.out_trade_no, _external=True)
 
     def close(self, out_trade_no: str) -> TradeResult:
+        # One connection for both statements: the sweep closes many QR codes in a row.
         with _platform_connection() as connection:
             connection.execute(
                 update(SandboxTrade)
@@ -74,22 +75,11 @@ class SandboxProvider(PaymentProvider):
                 )
                 .values(state=TradeState.CLOSED)
             )
-        return self.query(out_trade_no)
+            return _trade_result(connection, out_trade_no)
 
     def query(self, out_trade_no: str) -> TradeResult:
         with _platform_connection() as connection:
-            row = connection.execute(
-                select(SandboxTrade).where(SandboxTrade.out_trade_no == out_trade_no)
-            ).first()
-        if row is None:
-            return TradeResult(out_trade_no, TradeState.CLOSED)
-        return TradeResult(
-            out_trade_no,
-            TradeState(row.state),
-            transaction_id=row.transaction_id,
-            amount_fen=row.amount_fen if row.state == TradeState.PAID else None,
-            paid_at=row.paid_at,
-        )
+            return _trade_result(connection, out_trade_no)
 
     def parse_notification(self, headers: dict[str, str], body: bytes) -> Notification:
         timestamp = headers.get("X-Sandbox-Timestamp", "")
@@ -206,3 +196,19 @@ def _platform_connection() -> Iterator:
         return
     with db.engine.begin() as connection:
         yield connection
+
+
+def _trade_result(connection, out_trade_no: str) -> TradeResult:
+    """Read one trade as the platform reports it; an unknown trade is closed."""
+    row = connection.execute(
+        select(SandboxTrade).where(SandboxTrade.out_trade_no == out_trade_no)
+    ).first()
+    if row is None:
+        return TradeResult(out_trade_no, TradeState.CLOSED)
+    return TradeResult(
+        out_trade_no,
+        TradeState(row.state),
+        transaction_id=row.transaction_id,
+        amount_fen=row.amount_fen if row.state == TradeState.PAID else None,
+        paid_at=row.paid_at,
+    )
