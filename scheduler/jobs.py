@@ -34,7 +34,7 @@ def remove_orphan_documents() -> None:
 
 
 def expire_order(order_id: int) -> None:
-    """One order's 48-hour timer: cancel it if it is still unpaid."""
+    """Cancel one order if it is still unpaid when its hold ends (its 48-hour timer)."""
     from app.payments.hold import expire_order as expire
 
     with _app.app_context():

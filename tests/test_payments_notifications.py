@@ -95,8 +95,10 @@ def test_valid_notification_pays_and_is_answered_as_expected(app, client, open_o
     assert response.status_code == 200
     assert response.get_json() == {"code": "SUCCESS"}
     status, paid_at, attempts, enrollments = snapshot(app, order_id)
-    assert status == OrderStatus.PAID and paid_at is not None
-    assert attempts[0][0] == AttemptStatus.PAID and attempts[0][1].startswith("SBX")
+    assert status == OrderStatus.PAID
+    assert paid_at is not None
+    assert attempts[0][0] == AttemptStatus.PAID
+    assert attempts[0][1].startswith("SBX")
     assert enrollments == [(PaymentStatus.PAID, None, order_id)] * 2
     assert audit(app) == [("sandbox-wechat", "paid")]
     with app.app_context():
@@ -111,7 +113,8 @@ def test_same_notification_twice_is_applied_once(app, client, open_order):
     assert post(client, headers, body).status_code == 200
     after_first = snapshot(app, order_id)
     again = post(client, headers, body)
-    assert again.status_code == 200 and again.get_json() == {"code": "SUCCESS"}
+    assert again.status_code == 200
+    assert again.get_json() == {"code": "SUCCESS"}
     assert snapshot(app, order_id) == after_first
     assert audit(app) == [("sandbox-wechat", "paid"), ("sandbox-wechat", "duplicate")]
 
@@ -168,7 +171,7 @@ def test_missing_headers_and_junk_body_are_rejected(app, client, open_order):
     assert audit(app) == [("sandbox-wechat", "rejected")] * 2
 
 
-def test_payment_after_cancellation_is_kept_and_queued_for_refund(app, admin, client, open_order):
+def test_late_payment_kept_for_refund(app, admin, client, open_order):
     """Money taken for a cancelled order is recorded, never refused, and flagged for refund."""
     order_id, attempt = open_order
     headers, body = take_money(app, attempt.out_trade_no)
@@ -195,7 +198,7 @@ def test_payment_after_cancellation_is_kept_and_queued_for_refund(app, admin, cl
     assert audit(app) == [("sandbox-wechat", "late")]
 
 
-def test_both_qr_codes_paid_second_is_flagged_for_refund(app, admin, client, open_order):
+def test_second_qr_payment_flagged_for_refund(app, admin, client, open_order):
     order_id, first = open_order
     choose_method(admin, order_id, "sandbox-alipay")
     _, second = open_attempts(app, order_id)
@@ -221,7 +224,9 @@ def test_both_qr_codes_paid_second_is_flagged_for_refund(app, admin, client, ope
     # Staff see it in 退款处理 and mark it refunded once.
     login(client, "reviewer", "reviewer123", role="staff")
     page = client.get("/orders/refunds").get_data(as_text=True)
-    assert first.out_trade_no in page and "订单已付款，重复支付" in page and "待退款" in page
+    assert first.out_trade_no in page
+    assert "订单已付款，重复支付" in page
+    assert "待退款" in page
     done = client.post(
         f"/orders/refunds/{attempts and first.id}/done", data={"csrf_token": extract_csrf(page)}
     )
@@ -250,7 +255,7 @@ def test_reconciliation_finds_a_payment_whose_notification_was_lost(app, open_or
     assert enrollments == [(PaymentStatus.PAID, None, order_id)] * 2
 
 
-def test_payment_of_another_amount_found_by_close_is_kept_for_refund(app, admin, open_order):
+def test_wrong_amount_kept_for_refund(app, admin, open_order):
     """A provider reporting a payment of another amount: kept for refund, order not settled."""
     from app.payments.settlement import CancelOutcome, cancel_order
 
@@ -273,7 +278,7 @@ def test_payment_of_another_amount_found_by_close_is_kept_for_refund(app, admin,
         assert (stored.paid_fen, stored.refund_reason) == (100, "支付金额与订单金额不符")
 
 
-def test_unit_sees_that_a_late_payment_will_be_refunded(app, admin, client, open_order):
+def test_unit_shown_refund_notice(app, admin, client, open_order):
     order_id, attempt = open_order
     headers, body = take_money(app, attempt.out_trade_no)
     with app.app_context():

@@ -84,7 +84,7 @@ def open_attempts(app, order_id: int) -> list[PaymentAttempt]:
 # --- 缴费管理 ------------------------------------------------------------------------------
 
 
-def test_unpaid_list_shows_approved_enrollments_of_the_unit_only(app, admin, approved):
+def test_unpaid_list_own_approved_only(app, admin, approved):
     with app.app_context():
         other = create_unit_with_admin("OTHER", "other_admin")
         add_approved(other, "外单位学员", ID_NUMBERS[3])
@@ -120,7 +120,8 @@ def test_place_order_for_selected_enrollments(app, admin, approved):
         assert held == {approved[0]: order_id, approved[1]: order_id, approved[2]: None}
 
     page = admin.get(f"/orders/{order_id}/pay").get_data(as_text=True)
-    assert "¥300" in page and "请选择微信支付或支付宝" in page
+    assert "¥300" in page
+    assert "请选择微信支付或支付宝" in page
     assert 'data-seconds-left="172' in page  # 48 hours is 172800 seconds
 
 
@@ -134,7 +135,8 @@ def test_sandbox_payment_marks_order_and_enrollments_paid(app, admin, approved):
     order_id = order_id_from(place_order(admin, approved[:2]))
     assert choose_method(admin, order_id, "sandbox-wechat").status_code == 302
     page = admin.get(f"/orders/{order_id}/pay").get_data(as_text=True)
-    assert 'data-testid="qr-code"' in page and "data:image/svg+xml" in page
+    assert 'data-testid="qr-code"' in page
+    assert "data:image/svg+xml" in page
     [attempt] = open_attempts(app, order_id)
     assert attempt.provider == "sandbox-wechat"
     with app.app_context():
@@ -163,7 +165,8 @@ def test_sandbox_payment_marks_order_and_enrollments_paid(app, admin, approved):
         assert notification.outcome == "paid"
 
     status = admin.get(f"/orders/{order_id}/status").get_json()
-    assert status["status"] == "paid" and status["label"] == "已付款"
+    assert status["status"] == "paid"
+    assert status["label"] == "已付款"
     listing = admin.get("/orders/").get_data(as_text=True)
     row = re.search(rf'<tr data-order-id="{order_id}">(.*?)</tr>', listing, re.DOTALL).group(1)
     cells = [
@@ -209,7 +212,8 @@ def test_switching_method_after_paying_settles_instead(app, admin, approved):
     with app.app_context():
         order = db.session.get(Order, order_id)
         assert order.status == OrderStatus.PAID
-        assert len(order.attempts) == 1 and order.attempts[0].status == AttemptStatus.PAID
+        assert len(order.attempts) == 1
+        assert order.attempts[0].status == AttemptStatus.PAID
 
 
 def test_cancel_frees_enrollments_for_a_new_order(app, admin, approved):
@@ -234,13 +238,14 @@ def test_cancel_frees_enrollments_for_a_new_order(app, admin, approved):
     assert order_id_from(again) != order_id
 
 
-def test_enrollment_in_a_pending_order_is_named_and_left_out(app, admin, approved):
+def test_held_enrollment_named_and_left_out(app, admin, approved):
     first = order_id_from(place_order(admin, approved[:1]))
     with app.app_context():
         number = db.session.get(Order, first).number
     page = confirm_page(admin, approved).get_data(as_text=True)
     warning = re.search(r'data-testid="in-other-order">(.*?)</div>', page, re.DOTALL).group(1)
-    assert "白露" in warning and number in warning
+    assert "白露" in warning
+    assert number in warning
     assert sorted(int(i) for i in re.findall(r'name="ids" value="(\d+)"', page)) == approved[1:]
     # Posting the held one anyway (an old tab) is refused and changes nothing.
     response = admin.post(
@@ -303,7 +308,7 @@ def test_invalid_invoice_details_are_refused(app, admin, approved, invoice, fiel
         assert db.session.scalar(select(db.func.count(Order.id))) == 0
 
 
-def test_special_invoice_and_n_prefixed_tax_number_are_kept(app, admin, approved):
+def test_special_invoice_n_prefix_kept(app, admin, approved):
     # N (agriculture authority) codes are valid under GB 32100; python-stdnum rejects them.
     response = place_order(
         admin,
@@ -426,7 +431,8 @@ def test_staff_see_every_units_orders_and_filter_them(app, client, approved):
         client.post(f"/orders/{demo_pending}/cancel", data={"csrf_token": token}).status_code == 403
     )
     detail = client.get(f"/orders/{demo_paid}").get_data(as_text=True)
-    assert "支付记录" in detail and attempt.out_trade_no in detail
+    assert "支付记录" in detail
+    assert attempt.out_trade_no in detail
 
 
 def test_order_list_pages_ten_at_a_time(app, admin):
@@ -520,7 +526,7 @@ def test_fee_changed_after_confirmation_asks_to_confirm_again(app, admin, approv
     assert '<td class="text-end">200</td>' in row.group(1)
 
 
-def test_invoice_text_is_kept_as_typed_without_invisible_characters(app, admin, approved):
+def test_invoice_text_kept_as_typed(app, admin, approved):
     response = place_order(
         admin,
         approved[:1],
@@ -554,7 +560,7 @@ def test_post_only_addresses_opened_directly_get_chinese_pages(app, admin, appro
     assert "该地址只接受页面上的按钮提交" in response.get_data(as_text=True)
 
 
-def test_expired_login_on_the_confirm_page_leads_to_log_in(app, client, approved):
+def test_expired_login_leads_to_login(app, client, approved):
     login(client, "demo_admin", "demo123")
     page = confirm_page(client, approved[:1]).get_data(as_text=True)
     client.delete_cookie("session")

@@ -267,7 +267,7 @@ def test_timer_cancels_with_provider_close(app, client, providers, order_id):
 
 
 def test_authentic_refund_notice_is_acknowledged_without_effect(app, client, providers, order_id):
-    """A signed notice that reports no payment is answered, so the provider stops retrying."""
+    """A signed notice that reports no payment is acknowledged, so the provider stops retrying."""
     providers["alipay"].reply(
         {"code": "10000", "msg": "Success", "qr_code": "https://qr.alipay.com/b"}
     )

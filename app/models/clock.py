@@ -20,5 +20,5 @@ def set_offset(offset: timedelta) -> None:
 
 
 def offset() -> timedelta:
-    """How far tests have moved the clock; the APScheduler job store keeps real time."""
+    """Return how far tests have moved the clock. The APScheduler job store keeps real time."""
     return _offset

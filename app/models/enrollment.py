@@ -132,8 +132,8 @@ class Enrollment(db.Model):
     submitted_at: Mapped[datetime | None] = mapped_column()
     decided_at: Mapped[datetime | None] = mapped_column()
     # Fee of an approved enrollment (see app.models.payment.PaymentStatus). While an unpaid
-    # order holds the enrollment, pending_order_id names it: set and cleared by conditional
-    # updates, so an enrollment is in at most one unpaid order.
+    # order contains the enrollment, pending_order_id names it. Conditional updates set and
+    # clear it, so an enrollment is in at most one unpaid order.
     payment_status: Mapped[str] = mapped_column(
         String(16), default="unpaid", server_default="unpaid", index=True
     )

@@ -166,8 +166,8 @@ class PaymentAttempt(db.Model):
             sqlite_where=text("transaction_id != ''"),
             postgresql_where=text("transaction_id != ''"),
         ),
-        # The sweep asks, for each expired order, whether a QR code is still open; this keeps
-        # the answer an index lookup even before the planner has statistics on new rows.
+        # The sweep checks, for each expired order, whether a QR code is still open. This index
+        # serves that check from the open attempts alone.
         Index(
             "ix_payment_attempts_open_order",
             "order_id",

@@ -23,7 +23,7 @@ from app.models.payment import (
 from app.orders import bp
 from app.orders.queries import OrderFilters, filtered_orders, order_or_404
 from app.pagination import paginate
-from app.payments.attempts import AttemptRefused, current_attempt, open_attempt
+from app.payments.attempts import AttemptRejected, open_attempt
 from app.payments.hold import hold_hours_text
 from app.payments.providers.base import ProviderError
 from app.payments.registry import enabled_provider_names, provider
@@ -111,7 +111,7 @@ def open_qr(order_id: int):
         return _not_payable(order)
     try:
         attempt = open_attempt(order.id, form.provider.data)
-    except AttemptRefused as rejection:
+    except AttemptRejected as rejection:
         log.info(
             "order %s: QR code at %s for user %s rejected: %s",
             order.id,
@@ -196,9 +196,9 @@ def _not_payable(order):
 
 def _shown_attempt(order) -> PaymentAttempt | None:
     """Return the newest open QR code if its provider is still enabled here."""
-    for attempt in reversed(order.attempts):
-        if attempt.status == AttemptStatus.OPEN and attempt.provider in enabled_provider_names():
-            return current_attempt(order, attempt.provider)
+    open_attempts = [a for a in order.attempts if a.status == AttemptStatus.OPEN]
+    if open_attempts and open_attempts[-1].provider in enabled_provider_names():
+        return open_attempts[-1]
     return None
 
 

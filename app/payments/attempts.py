@@ -26,7 +26,7 @@ from app.payments.settlement import (
 log = logging.getLogger(__name__)
 
 
-class AttemptRefused(Exception):
+class AttemptRejected(Exception):
     """Error raised when no QR code can be shown; ``message`` (Chinese) states why."""
 
     def __init__(self, message: str):
@@ -34,18 +34,10 @@ class AttemptRefused(Exception):
         self.message = message
 
 
-def current_attempt(order: Order, provider_name: str) -> PaymentAttempt | None:
-    """Return the order's open QR code at this provider if it is the newest open one."""
-    open_attempts = [a for a in order.attempts if a.status == AttemptStatus.OPEN]
-    if open_attempts and open_attempts[-1].provider == provider_name:
-        return open_attempts[-1]
-    return None
-
-
 def open_attempt(order_id: int, provider_name: str) -> PaymentAttempt | None:
     """Close the order's open QR codes, then open a new one at ``provider_name``. Commits.
 
-    Returns None when closing showed the order was paid meanwhile. Raises AttemptRefused
+    Returns None when closing showed the order was paid meanwhile. Raises AttemptRejected
     when the order cannot be paid or a provider cannot be reached.
     """
     chosen = provider(provider_name)
@@ -54,14 +46,14 @@ def open_attempt(order_id: int, provider_name: str) -> PaymentAttempt | None:
     if rejection:
         db.session.rollback()
         log.info("order %s: QR code at %s rejected: %s", order_id, provider_name, rejection)
-        raise AttemptRefused(rejection)
+        raise AttemptRejected(rejection)
 
     try:
         results = close_open_attempts(order)
     except ProviderError as error:
         log.warning("order %s: failed to close the previous QR code: %s", order.number, error)
         db.session.rollback()
-        raise AttemptRefused(
+        raise AttemptRejected(
             "上一个二维码暂时无法关闭，为防止重复付款，请稍后再点【更新二维码】。"
             f"（{error.message}）"
         ) from error
@@ -94,7 +86,7 @@ def open_attempt(order_id: int, provider_name: str) -> PaymentAttempt | None:
         # must stop showing them.
         mark_attempts_closed(results.closed)
         db.session.commit()
-        raise AttemptRefused(f"{chosen.label}暂时无法生成二维码：{error.message}") from error
+        raise AttemptRejected(f"{chosen.label}暂时无法生成二维码：{error.message}") from error
 
     mark_attempts_closed(results.closed)
     attempt = PaymentAttempt(

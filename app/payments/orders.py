@@ -103,11 +103,11 @@ class Selection:
     payable: list[Enrollment]
     in_other_order: list[tuple[Enrollment, Order]]
     without_fee: list[Enrollment]
+    fees: dict[str, int | None]  # project fees in fen when the selection was made
 
     @property
     def total_fen(self) -> int:
-        fees = project_fees()
-        return sum(fees[e.training_project] for e in self.payable)
+        return sum(self.fees[e.training_project] for e in self.payable)
 
 
 def select_for_payment(unit: Unit, enrollment_ids: list[int] | None) -> Selection:
@@ -122,7 +122,7 @@ def select_for_payment(unit: Unit, enrollment_ids: list[int] | None) -> Selectio
     orders = pending_orders_by_id(enrollments)
     fees = project_fees()
 
-    selection = Selection(payable=[], in_other_order=[], without_fee=[])
+    selection = Selection(payable=[], in_other_order=[], without_fee=[], fees=fees)
     for enrollment in enrollments:
         if enrollment.pending_order_id is not None:
             selection.in_other_order.append((enrollment, orders[enrollment.pending_order_id]))
@@ -172,7 +172,7 @@ def place_order(
 
 
 def nothing_payable_message(selection: Selection) -> str:
-    """Build the message that tells why none of the chosen enrollments can be paid now."""
+    """Build the message that explains why none of the chosen enrollments can be paid now."""
     if selection.in_other_order:
         listed = "；".join(
             f"{e.trainee.name}（订单 {o.number}）" for e, o in selection.in_other_order[:10]
@@ -190,7 +190,7 @@ def nothing_payable_message(selection: Selection) -> str:
 def _new_order(
     unit: Unit, selection: Selection, invoice: InvoiceDetails, user: User, placed_at
 ) -> Order:
-    fees = project_fees()
+    fees = selection.fees
     config = current_app.config
     order = Order(
         number=order_number(config["ORDER_NUMBER_PREFIX"], placed_at),

@@ -74,7 +74,7 @@ def _held_prices(enrollments) -> dict[int, int]:
 @bp.route("/orders", methods=["GET"])
 @unit_admin_required
 def back_to_list():
-    """The confirm page's address opened directly or refreshed: start again from the list."""
+    """Redirect the confirm page's address, opened directly or refreshed, to the list."""
     flash("请在缴费管理中勾选报名后点击【在线集体缴费】或【全部支付】。", "info")
     return redirect(url_for("payments.index"))
 
@@ -167,8 +167,8 @@ def _rejected_order_form(form: OrderConfirmForm):
 
 
 def _confirm_page(form: OrderConfirmForm, selection):
-    fees = project_fees()
-    total_fen = sum(fees[e.training_project] for e in selection.payable)
+    fees = selection.fees
+    total_fen = selection.total_fen
     form.total_fen.data = str(total_fen)
     return render_template(
         "payments/confirm.html",

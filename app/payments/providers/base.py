@@ -40,7 +40,7 @@ class TradeState(StrEnum):
 
 @dataclass(frozen=True)
 class NewTrade:
-    """What an adapter needs to open a QR-code payment."""
+    """Data an adapter needs to open a QR-code payment."""
 
     out_trade_no: str
     amount_fen: int
@@ -56,7 +56,7 @@ class TradeResult:
     out_trade_no: str
     state: TradeState
     transaction_id: str = ""  # the provider's own id of the payment, once paid
-    amount_fen: int | None = None  # what the provider says was paid
+    amount_fen: int | None = None  # amount the provider reports as paid
     paid_at: datetime | None = None  # naive China Standard Time
     raw: dict = field(default_factory=dict)
 
@@ -104,5 +104,5 @@ class PaymentProvider:
         raise NotImplementedError
 
     def acknowledgement(self, accepted: bool) -> tuple[bytes, int, dict[str, str]]:
-        """The HTTP response body, status and headers the provider expects."""
+        """Return the HTTP response body, status and headers the provider expects."""
         raise NotImplementedError
